@@ -1,0 +1,63 @@
+// Package raproto defines the messages of the ra-ssh protocol, which a client
+// speaks to the host agent over an SSH channel (the ra-ssh@rassh subsystem or
+// a direct-streamlocal channel to the agent's socket). PROTOCOL.ra-ssh at the
+// repository root is the specification; this package is its Go form.
+package raproto
+
+import "time"
+
+// Modes a client may request.
+const (
+	ModeEpoch = "epoch"
+	ModeFresh = "fresh"
+)
+
+// Response statuses.
+const (
+	StatusOK    = "ok"
+	StatusBusy  = "busy"  // the quote queue is full; retry after RetryAfterMS
+	StatusError = "error" // Error says why
+)
+
+// SubsystemName is the sshd subsystem that relays to the agent.
+const SubsystemName = "ra-ssh@rassh"
+
+// Request asks the agent to attest the current connection.
+type Request struct {
+	Version int    `json:"version"` // 1
+	Mode    string `json:"mode"`    // ModeEpoch or ModeFresh
+	Nonce   []byte `json:"nonce"`   // 32 bytes from the client's CSPRNG
+	// SessionID is the exchange hash H of the connection's first key exchange
+	// as the client computed it.
+	SessionID []byte `json:"session_id"`
+	// HostKey is the server host key (plain public key, SSH wire form) that
+	// signed this session.
+	HostKey []byte `json:"host_key"`
+}
+
+// Response is the agent's answer.
+type Response struct {
+	Version      int    `json:"version"`
+	Status       string `json:"status"`
+	Error        string `json:"error,omitempty"`
+	RetryAfterMS int    `json:"retry_after_ms,omitempty"`
+	Mode         string `json:"mode,omitempty"`
+	// SessionBound is true only when the agent signed this session ID itself
+	// as sshd's HostKeyAgent.
+	SessionBound bool `json:"session_bound"`
+	// Token is the attestation token (MAA or the rassh token service). In
+	// fresh mode its binding value is binding.Connect over the request; in
+	// epoch mode it is binding.Epoch over Epoch.
+	Token string `json:"token,omitempty"`
+	Epoch *Epoch `json:"epoch,omitempty"`
+}
+
+// Epoch is the epoch-mode part of a response.
+type Epoch struct {
+	KAtt     []byte    `json:"k_att"`     // Ed25519 public key, SSH wire form
+	HostKeys [][]byte  `json:"host_keys"` // the host keys the epoch covers, SSH wire form
+	NotAfter time.Time `json:"not_after"` // as bound: RFC 3339, UTC, whole seconds
+	// Signature is an SSH signature (wire form) by K_att over the
+	// binding.Connect value of this request.
+	Signature []byte `json:"signature"`
+}
