@@ -19,6 +19,16 @@ const (
 	StatusError = "error" // Error says why
 )
 
+// Error codes of a StatusError response.
+const (
+	CodeBadRequest     = "bad_request"        // the request failed Request.Check or could not be decoded
+	CodeUnknownSession = "unknown_session"    // the agent never signed this session ID
+	CodeWrongSession   = "session_mismatch"   // the connection belongs to an sshd process with another session ID
+	CodeWrongHostKey   = "host_key_mismatch"  // the host key is not one the agent serves
+	CodeModeDisabled   = "mode_unavailable"   // the agent does not serve the requested mode
+	CodeAttestation    = "attestation_failed" // evidence or token could not be produced
+)
+
 // SubsystemName is the sshd subsystem that relays to the agent.
 const SubsystemName = "ra-ssh@rassh"
 
@@ -37,9 +47,11 @@ type Request struct {
 
 // Response is the agent's answer.
 type Response struct {
-	Version      int    `json:"version"`
-	Status       string `json:"status"`
-	Error        string `json:"error,omitempty"`
+	Version int    `json:"version"`
+	Status  string `json:"status"`
+	Error   string `json:"error,omitempty"`
+	// Code is a stable machine-readable reason for StatusError (Code*).
+	Code         string `json:"code,omitempty"`
 	RetryAfterMS int    `json:"retry_after_ms,omitempty"`
 	Mode         string `json:"mode,omitempty"`
 	// SessionBound is true only when the agent signed this session ID itself
