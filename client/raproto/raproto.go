@@ -32,6 +32,10 @@ const (
 // SubsystemName is the sshd subsystem that relays to the agent.
 const SubsystemName = "ra-ssh@rassh"
 
+// DefaultSocket is the agent's ra-ssh socket, the target of a
+// direct-streamlocal@openssh.com channel and of the responder.
+const DefaultSocket = "/run/ra-ssh/ra-ssh.sock"
+
 // Request asks the agent to attest the current connection.
 type Request struct {
 	Version int    `json:"version"` // 1
