@@ -1,0 +1,173 @@
+package store
+
+import (
+	"crypto/sha256"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// PutRegistration creates or replaces the registration of r.Identity.
+func (s *Store) PutRegistration(r Registration) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bucketRegistrations), []byte(r.Identity), r)
+	})
+}
+
+// DeleteRegistration deletes the registration of identity, or returns
+// ErrNotFound.
+func (s *Store) DeleteRegistration(identity string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRegistrations)
+		if b.Get([]byte(identity)) == nil {
+			return ErrNotFound
+		}
+		return b.Delete([]byte(identity))
+	})
+}
+
+// Registration returns the registration of identity, or ErrNotFound.
+func (s *Store) Registration(identity string) (Registration, error) {
+	var r Registration
+	return r, s.lookup(bucketRegistrations, []byte(identity), &r)
+}
+
+// Registrations lists all registrations.
+func (s *Store) Registrations() ([]Registration, error) {
+	return list[Registration](s, bucketRegistrations)
+}
+
+// Host returns the host record of identity, or ErrNotFound.
+func (s *Store) Host(identity string) (Host, error) {
+	var h Host
+	return h, s.lookup(bucketHosts, []byte(identity), &h)
+}
+
+// Hosts lists all host records.
+func (s *Store) Hosts() ([]Host, error) { return list[Host](s, bucketHosts) }
+
+// Certificate returns the certificate with the given serial, or ErrNotFound.
+func (s *Store) Certificate(serial uint64) (Certificate, error) {
+	var c Certificate
+	return c, s.lookup(bucketCertificates, serialKey(serial), &c)
+}
+
+// Certificates lists all issued certificates in serial order.
+func (s *Store) Certificates() ([]Certificate, error) {
+	return list[Certificate](s, bucketCertificates)
+}
+
+func (s *Store) lookup(bucket, key []byte, v any) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		ok, err := get(tx, bucket, key, v)
+		if err == nil && !ok {
+			err = ErrNotFound
+		}
+		return err
+	})
+}
+
+// Enrollment is everything one accepted enrollment writes.
+type Enrollment struct {
+	Host         Host
+	Certificates []Certificate
+	// HostKeyBlobs are the SSH wire forms of the certified keys, checked
+	// against the revoked keys.
+	HostKeyBlobs [][]byte
+	// JoinTokenDigest is the digest of the join token to burn, nil when none.
+	JoinTokenDigest []byte
+	Event           Event
+	Now             time.Time
+}
+
+// CommitEnrollment burns the join token, checks that no principal is bound to
+// another identity, that no host key is revoked and that every serial is new,
+// then replaces the host record, indexes its principals, records the
+// certificates and appends the audit event, all in one transaction: either
+// all of it is written or none.
+//
+// It fails with an ErrJoinToken* error, *ConflictError, ErrKeyRevoked or
+// ErrSerialExists, and then writes nothing.
+func (s *Store) CommitEnrollment(e Enrollment) (Event, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if e.JoinTokenDigest != nil {
+			if _, err := burnJoinToken(tx, e.JoinTokenDigest, e.Host.Identity, e.Now); err != nil {
+				return err
+			}
+		}
+		if err := checkEnrollment(tx, e); err != nil {
+			return err
+		}
+		if err := replaceHost(tx, e.Host); err != nil {
+			return err
+		}
+		for _, c := range e.Certificates {
+			if err := put(tx.Bucket(bucketCertificates), serialKey(c.Serial), c); err != nil {
+				return err
+			}
+		}
+		var err error
+		e.Event, err = appendAudit(tx, e.Event)
+		return err
+	})
+	return e.Event, err
+}
+
+func checkEnrollment(tx *bolt.Tx, e Enrollment) error {
+	index := tx.Bucket(bucketPrincipals)
+	for _, p := range e.Host.Principals {
+		if owner := index.Get([]byte(p)); owner != nil && string(owner) != e.Host.Identity {
+			return &ConflictError{Principal: p, Owner: string(owner)}
+		}
+	}
+	for _, blob := range e.HostKeyBlobs {
+		if keyRevoked(tx, blob) {
+			return ErrKeyRevoked
+		}
+	}
+	for _, c := range e.Certificates {
+		if tx.Bucket(bucketCertificates).Get(serialKey(c.Serial)) != nil {
+			return ErrSerialExists
+		}
+	}
+	return nil
+}
+
+// replaceHost writes h over the previous record of its identity and moves the
+// principal index from the old principals to the new ones.
+func replaceHost(tx *bolt.Tx, h Host) error {
+	index := tx.Bucket(bucketPrincipals)
+	var old Host
+	if _, err := get(tx, bucketHosts, []byte(h.Identity), &old); err != nil {
+		return err
+	}
+	for _, p := range old.Principals {
+		if !slices.Contains(h.Principals, p) {
+			if err := index.Delete([]byte(p)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range h.Principals {
+		if err := index.Put([]byte(p), []byte(h.Identity)); err != nil {
+			return err
+		}
+	}
+	return put(tx.Bucket(bucketHosts), []byte(h.Identity), h)
+}
+
+// PrincipalOwner returns the identity a principal is bound to, or "".
+func (s *Store) PrincipalOwner(principal string) (string, error) {
+	var owner string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		owner = string(tx.Bucket(bucketPrincipals).Get([]byte(principal)))
+		return nil
+	})
+	return owner, err
+}
+
+func keyDigest(blob []byte) []byte {
+	d := sha256.Sum256(blob)
+	return d[:]
+}

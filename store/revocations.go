@@ -1,0 +1,103 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrKeyRevoked reports an enrollment of a host key that was revoked.
+var ErrKeyRevoked = errors.New("host key revoked")
+
+// RevokeSerial revokes the certificate with the given serial and appends ev
+// to the audit log. It returns ErrNotFound for a serial the CA never issued.
+func (s *Store) RevokeSerial(serial uint64, reason string, now time.Time, ev Event) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCertificates).Get(serialKey(serial)) == nil {
+			return ErrNotFound
+		}
+		r := Revocation{Serial: serial, RevokedAt: now.UTC(), Reason: reason}
+		if err := put(tx.Bucket(bucketRevokedSerial), serialKey(serial), r); err != nil {
+			return err
+		}
+		_, err := appendAudit(tx, ev)
+		return err
+	})
+}
+
+// RevokeKey revokes a host key, given in SSH wire form and as an
+// authorized_keys line, and appends ev to the audit log. The CA then neither
+// signs it again nor lets clients that read the KRL accept it.
+func (s *Store) RevokeKey(blob []byte, line, reason string, now time.Time, ev Event) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := revokeKey(tx, blob, line, reason, now); err != nil {
+			return err
+		}
+		_, err := appendAudit(tx, ev)
+		return err
+	})
+}
+
+// RevokeHost revokes the current keys and certificates of identity, deletes its
+// host record and frees its principals, and appends ev to the audit log. It
+// returns ErrNotFound for an unknown identity. keyBlob decodes an
+// authorized_keys line into SSH wire form.
+func (s *Store) RevokeHost(identity, reason string, now time.Time, keyBlob func(line string) ([]byte, error), ev Event) (Host, error) {
+	var h Host
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		ok, err := get(tx, bucketHosts, []byte(identity), &h)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound
+		}
+		for _, line := range h.HostKeys {
+			blob, err := keyBlob(line)
+			if err != nil {
+				return fmt.Errorf("revoke host %s: %w", identity, err)
+			}
+			if err := revokeKey(tx, blob, line, reason, now); err != nil {
+				return err
+			}
+		}
+		for _, serial := range h.Serials {
+			r := Revocation{Serial: serial, RevokedAt: now.UTC(), Reason: reason}
+			if err := put(tx.Bucket(bucketRevokedSerial), serialKey(serial), r); err != nil {
+				return err
+			}
+		}
+		for _, p := range h.Principals {
+			if err := tx.Bucket(bucketPrincipals).Delete([]byte(p)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketHosts).Delete([]byte(identity)); err != nil {
+			return err
+		}
+		_, err = appendAudit(tx, ev)
+		return err
+	})
+	return h, err
+}
+
+func revokeKey(tx *bolt.Tx, blob []byte, line, reason string, now time.Time) error {
+	r := Revocation{HostKey: line, RevokedAt: now.UTC(), Reason: reason}
+	return put(tx.Bucket(bucketRevokedKeys), keyDigest(blob), r)
+}
+
+func keyRevoked(tx *bolt.Tx, blob []byte) bool {
+	return tx.Bucket(bucketRevokedKeys).Get(keyDigest(blob)) != nil
+}
+
+// Revocations lists the revoked serials and the revoked keys.
+func (s *Store) Revocations() (serials []Revocation, keys []Revocation, err error) {
+	serials, err = list[Revocation](s, bucketRevokedSerial)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err = list[Revocation](s, bucketRevokedKeys)
+	return serials, keys, err
+}
