@@ -38,6 +38,11 @@ type pckChain struct {
 	leaf, intermediate, root *x509.Certificate
 	ext                      *pcs.PckExtensions
 	key                      *ecdsa.PublicKey
+
+	// anchorRoot is the trusted root the chain verified to, and simulated
+	// is true when that root came from the simulation roots.
+	anchorRoot *x509.Certificate
+	simulated  bool
 }
 
 // parsePCKChain parses exactly three PEM certificates (PCK leaf, PCK CA, root
@@ -76,33 +81,40 @@ func parsePCKChain(b []byte) (*pckChain, error) {
 	return c, nil
 }
 
-// verify checks the chain up to a root in roots at time now.
-func (c *pckChain) verify(roots *x509.CertPool, now time.Time) error {
+// verify checks the chain up to a root in roots at time now and returns
+// that root.
+func (c *pckChain) verify(roots *x509.CertPool, now time.Time) (*x509.Certificate, error) {
 	intermediates := x509.NewCertPool()
 	intermediates.AddCert(c.intermediate)
-	_, err := c.leaf.Verify(x509.VerifyOptions{
+	chains, err := c.leaf.Verify(x509.VerifyOptions{
 		Roots:         roots,
 		Intermediates: intermediates,
 		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	})
 	if err != nil {
-		return verifier.Reject(checkChain, "verify PCK chain of %q at %s: %v", c.leaf.Subject.CommonName, now.UTC().Format(time.RFC3339), err)
+		return nil, verifier.Reject(checkChain, "verify PCK chain of %q at %s: %v", c.leaf.Subject.CommonName, now.UTC().Format(time.RFC3339), err)
 	}
-	return nil
+	chain := chains[0]
+	return chain[len(chain)-1], nil
 }
 
 // anchor verifies the chain against the trusted roots and, failing that,
-// against the simulation roots. It reports whether the chain is simulated.
-func (c *pckChain) anchor(trusted, simulation *x509.CertPool, now time.Time) (simulated bool, err error) {
-	err = c.verify(trusted, now)
+// against the simulation roots. It records the root and whether the chain
+// is simulated.
+func (c *pckChain) anchor(trusted, simulation *x509.CertPool, now time.Time) error {
+	root, err := c.verify(trusted, now)
 	if err == nil {
-		return false, nil
+		c.anchorRoot = root
+		return nil
 	}
-	if simulation != nil && c.verify(simulation, now) == nil {
-		return true, nil
+	if simulation != nil {
+		if root, simErr := c.verify(simulation, now); simErr == nil {
+			c.anchorRoot, c.simulated = root, true
+			return nil
+		}
 	}
-	return false, err
+	return err
 }
 
 // pckCA names the PCS "ca" parameter of the PCK CRL for this chain.

@@ -71,14 +71,13 @@ func (v *Verifier) VerifyQuote(ctx context.Context, raw []byte) (*verifier.Claim
 	if err != nil {
 		return nil, err
 	}
-	simulated, err := chain.anchor(v.trustedRoots(), v.SimulationRoots, now)
-	if err != nil {
+	if err := chain.anchor(v.trustedRoots(), v.SimulationRoots, now); err != nil {
 		return nil, err
 	}
 
 	// Intel-chained v4 goes through go-tdx-guest; everything else through
 	// this package's checks.
-	if q.version == quoteVersion4 && !simulated {
+	if q.version == quoteVersion4 && !chain.simulated {
 		err = verifyV4Library(raw, v.trustedRoots(), now)
 	} else {
 		err = q.verifySignatures(chain.key)
@@ -88,13 +87,13 @@ func (v *Verifier) VerifyQuote(ctx context.Context, raw []byte) (*verifier.Claim
 	}
 
 	claims := q.claims(now)
-	claims.Simulated = simulated
+	claims.Simulated = chain.simulated
 	digest := sha256.Sum256(raw)
 	claims.EvidenceDigest = digest[:]
 
 	if v.Collateral != nil {
 		roots := v.trustedRoots()
-		if simulated {
+		if chain.simulated {
 			roots = v.SimulationRoots
 		}
 		tcb, err := v.evaluateCollateral(ctx, q, chain, roots, now)
