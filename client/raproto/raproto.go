@@ -27,6 +27,9 @@ const (
 	CodeWrongHostKey   = "host_key_mismatch"  // the host key is not one the agent serves
 	CodeModeDisabled   = "mode_unavailable"   // the agent does not serve the requested mode
 	CodeAttestation    = "attestation_failed" // evidence or token could not be produced
+	// CodeAgentDown comes from the subsystem responder when the agent's
+	// socket does not accept connections.
+	CodeAgentDown = "agent_unavailable"
 )
 
 // SubsystemName is the sshd subsystem that relays to the agent.

@@ -118,4 +118,3 @@ func ancestors(pid int) []process {
 	}
 	return out
 }
-
