@@ -50,7 +50,7 @@ func newSSHKey(t testing.TB) (ssh.Signer, []byte) {
 	return signer, signer.PublicKey().Marshal()
 }
 
-func newRequest(t testing.TB, mode string, hostKey []byte) *raproto.Request {
+func testRequest(t testing.TB, mode string, hostKey []byte) *raproto.Request {
 	return &raproto.Request{Version: 1, Mode: mode, Nonce: randBytes(t, 32), SessionID: randBytes(t, 32), HostKey: hostKey}
 }
 
@@ -98,7 +98,7 @@ func newVerifier(tokens stubTokens, mode string) *Verifier {
 func TestVerifyFreshAccepted(t *testing.T) {
 	_, hostKey := newSSHKey(t)
 	tokens := stubTokens{}
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 	resp := freshAnswer(req, tokens, testNow.Add(-2*time.Second))
 
 	res, err := newVerifier(tokens, raproto.ModeFresh).Verify(context.Background(), "h1", req, resp)
@@ -121,7 +121,7 @@ func TestVerifyEpochAccepted(t *testing.T) {
 	_, otherKey := newSSHKey(t)
 	tokens := stubTokens{}
 	ep := newEpoch(t, tokens, testNow.Add(-time.Minute), otherKey, hostKey)
-	req := newRequest(t, raproto.ModeEpoch, hostKey)
+	req := testRequest(t, raproto.ModeEpoch, hostKey)
 
 	res, err := newVerifier(tokens, raproto.ModeEpoch).Verify(context.Background(), "h1", req, ep.answer(t, req))
 	if err != nil {
@@ -138,7 +138,7 @@ func TestVerifyEpochAccepted(t *testing.T) {
 func TestVerifyFreshWrongNonce(t *testing.T) {
 	_, hostKey := newSSHKey(t)
 	tokens := stubTokens{}
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 	resp := freshAnswer(req, tokens, testNow)
 	sent := *req
 	sent.Nonce = randBytes(t, 32)
@@ -150,9 +150,9 @@ func TestVerifyFreshWrongNonce(t *testing.T) {
 func TestVerifyFreshOtherSession(t *testing.T) {
 	_, hostKey := newSSHKey(t)
 	tokens := stubTokens{}
-	old := newRequest(t, raproto.ModeFresh, hostKey)
+	old := testRequest(t, raproto.ModeFresh, hostKey)
 	replayed := freshAnswer(old, tokens, testNow)
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 
 	_, err := newVerifier(tokens, raproto.ModeFresh).Verify(context.Background(), "h1", req, replayed)
 	assertCheck(t, err, "binding", ErrBinding)
@@ -162,7 +162,7 @@ func TestVerifyFreshHostKeyMismatch(t *testing.T) {
 	_, hostKey := newSSHKey(t)
 	_, otherKey := newSSHKey(t)
 	tokens := stubTokens{}
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 	forOther := *req
 	forOther.HostKey = otherKey
 	resp := freshAnswer(&forOther, tokens, testNow)
@@ -175,9 +175,9 @@ func TestVerifyEpochReplayedSignature(t *testing.T) {
 	_, hostKey := newSSHKey(t)
 	tokens := stubTokens{}
 	ep := newEpoch(t, tokens, testNow, hostKey)
-	old := newRequest(t, raproto.ModeEpoch, hostKey)
+	old := testRequest(t, raproto.ModeEpoch, hostKey)
 	replayed := ep.answer(t, old)
-	req := newRequest(t, raproto.ModeEpoch, hostKey)
+	req := testRequest(t, raproto.ModeEpoch, hostKey)
 
 	_, err := newVerifier(tokens, raproto.ModeEpoch).Verify(context.Background(), "h1", req, replayed)
 	assertCheck(t, err, "epoch-signature", ErrEpochSignature)
@@ -188,7 +188,7 @@ func TestVerifyEpochRelayedFromOtherHost(t *testing.T) {
 	_, otherHostKey := newSSHKey(t)
 	tokens := stubTokens{}
 	other := newEpoch(t, tokens, testNow, otherHostKey)
-	req := newRequest(t, raproto.ModeEpoch, hostKey)
+	req := testRequest(t, raproto.ModeEpoch, hostKey)
 	// The other host's agent signs the request it was relayed, unchanged.
 	relayed := other.answer(t, req)
 
@@ -209,7 +209,7 @@ func TestVerifyEpochTamperedFields(t *testing.T) {
 	}
 	for name, tamper := range cases {
 		t.Run(name, func(t *testing.T) {
-			req := newRequest(t, raproto.ModeEpoch, hostKey)
+			req := testRequest(t, raproto.ModeEpoch, hostKey)
 			resp := ep.answer(t, req)
 			tamper(resp.Epoch)
 			_, err := newVerifier(tokens, raproto.ModeEpoch).Verify(context.Background(), "h1", req, resp)
@@ -229,7 +229,7 @@ func TestVerifyEpochNotAfterCapped(t *testing.T) {
 	v := newVerifier(tokens, raproto.ModeEpoch)
 	v.Policy.MaxEpoch = 5 * time.Minute
 
-	req := newRequest(t, raproto.ModeEpoch, hostKey)
+	req := testRequest(t, raproto.ModeEpoch, hostKey)
 	_, err := v.Verify(context.Background(), "h1", req, ep.answer(t, req))
 	assertCheck(t, err, "epoch", ErrEpochExpired)
 
@@ -247,7 +247,7 @@ func TestVerifyEpochNotAfterPassed(t *testing.T) {
 	_, hostKey := newSSHKey(t)
 	tokens := stubTokens{}
 	ep := newEpoch(t, tokens, testNow.Add(-9*time.Minute), hostKey) // not-after = iat + 10m
-	req := newRequest(t, raproto.ModeEpoch, hostKey)
+	req := testRequest(t, raproto.ModeEpoch, hostKey)
 	v := newVerifier(tokens, raproto.ModeEpoch)
 	v.Policy.MaxTokenAge = time.Hour
 
@@ -263,7 +263,7 @@ func TestVerifyEpochNotAfterPassed(t *testing.T) {
 func TestVerifyStaleToken(t *testing.T) {
 	_, hostKey := newSSHKey(t)
 	tokens := stubTokens{}
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 	v := newVerifier(tokens, raproto.ModeFresh)
 	v.Policy.MaxTokenAge = time.Minute
 
@@ -279,7 +279,7 @@ func TestVerifyStaleToken(t *testing.T) {
 func TestVerifyNotSessionBound(t *testing.T) {
 	_, hostKey := newSSHKey(t)
 	tokens := stubTokens{}
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 	resp := freshAnswer(req, tokens, testNow)
 	resp.SessionBound = false
 	v := newVerifier(tokens, raproto.ModeFresh)
@@ -303,12 +303,12 @@ func TestVerifyModes(t *testing.T) {
 	ep := newEpoch(t, tokens, testNow, hostKey)
 
 	// An epoch answer to a fresh request is weaker than requested.
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 	_, err := newVerifier(tokens, raproto.ModeFresh).Verify(context.Background(), "h1", req, ep.answer(t, req))
 	assertCheck(t, err, "mode", ErrModeMismatch)
 
 	// A fresh answer to an epoch request is stronger and accepted.
-	req = newRequest(t, raproto.ModeEpoch, hostKey)
+	req = testRequest(t, raproto.ModeEpoch, hostKey)
 	if _, err := newVerifier(tokens, raproto.ModeEpoch).Verify(context.Background(), "h1", req, freshAnswer(req, tokens, testNow)); err != nil {
 		t.Fatalf("fresh answer to epoch request: %v", err)
 	}
@@ -316,7 +316,7 @@ func TestVerifyModes(t *testing.T) {
 
 func TestVerifyAgentStatuses(t *testing.T) {
 	_, hostKey := newSSHKey(t)
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 	v := newVerifier(stubTokens{}, raproto.ModeFresh)
 
 	_, err := v.Verify(context.Background(), "h1", req, raproto.Busy(250))
@@ -332,7 +332,7 @@ func TestVerifyAgentStatuses(t *testing.T) {
 
 func TestVerifyTokenRejected(t *testing.T) {
 	_, hostKey := newSSHKey(t)
-	req := newRequest(t, raproto.ModeFresh, hostKey)
+	req := testRequest(t, raproto.ModeFresh, hostKey)
 	resp := &raproto.Response{Version: 1, Status: raproto.StatusOK, Mode: raproto.ModeFresh, SessionBound: true, Token: "forged"}
 
 	_, err := newVerifier(stubTokens{}, raproto.ModeFresh).Verify(context.Background(), "h1", req, resp)
@@ -353,7 +353,7 @@ func TestVerifyPolicy(t *testing.T) {
 	for rule, change := range cases {
 		t.Run(rule, func(t *testing.T) {
 			tokens := stubTokens{}
-			req := newRequest(t, raproto.ModeFresh, hostKey)
+			req := testRequest(t, raproto.ModeFresh, hostKey)
 			resp := freshAnswer(req, tokens, testNow)
 			change(tokens["fresh"])
 			_, err := newVerifier(tokens, raproto.ModeFresh).Verify(context.Background(), "h1", req, resp)

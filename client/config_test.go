@@ -1,0 +1,96 @@
+package client
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rassh/rassh/verifier/token"
+)
+
+const exampleConfig = `
+known_hosts: [/etc/rassh/known_hosts, ~/.ssh/known_hosts]
+krl: /etc/rassh/revoked.krl
+mode: fresh
+max_token_age: 5m
+max_epoch: 20m
+allow_unbound: true
+agent_socket: /run/ra-ssh/ra-ssh.sock
+issuers:
+  - issuer: https://ca.fleet.test
+    jwks_url: https://ca.fleet.test/v1/jwks
+    kind: rassh
+    algorithms: [ES256]
+    host_patterns: ["*.fleet.test"]
+`
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadConfig(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, exampleConfig), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		KnownHosts: StringList{"/etc/rassh/known_hosts", "~/.ssh/known_hosts"}, KRL: "/etc/rassh/revoked.krl",
+		Mode: ModeFresh, MaxTokenAge: Duration(5 * time.Minute), MaxEpoch: Duration(20 * time.Minute),
+		AllowUnbound: true, AgentSocket: "/run/ra-ssh/ra-ssh.sock",
+		Issuers: []token.IssuerConfig{{Issuer: "https://ca.fleet.test", JWKSURL: "https://ca.fleet.test/v1/jwks",
+			Kind: "rassh", Algorithms: []string{"ES256"}, HostPatterns: []string{"*.fleet.test"}}},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("config\n%+v\nexpected\n%+v", c, want)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	cases := map[string]string{
+		"unknown field":    "mode: epoch\nallow_all: true\n",
+		"invalid mode":     "mode: sometimes\n",
+		"invalid duration": "max_epoch: 15\n",
+	}
+	for name, content := range cases {
+		if _, err := LoadConfig(writeConfig(t, content), true); err == nil {
+			t.Errorf("%s: loaded without error", name)
+		}
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml"), true); err == nil {
+		t.Error("missing explicit file: no error")
+	}
+	c, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml"), false)
+	if err != nil || c.AttestMode() != ModeEpoch {
+		t.Errorf("missing default file: config %+v, error %v", c, err)
+	}
+}
+
+func TestConfigSet(t *testing.T) {
+	c := &Config{}
+	for _, o := range []string{"mode=fresh", "allow_no_ra_ssh=true", "max_token_age=90s", "known_hosts=/a,/b", "krl = /k"} {
+		if err := c.Set(o); err != nil {
+			t.Fatalf("-o %s: %v", o, err)
+		}
+	}
+	if c.Mode != ModeFresh || !c.AllowNoRASSH || c.MaxTokenAge != Duration(90*time.Second) || c.KRL != "/k" ||
+		!reflect.DeepEqual(c.KnownHosts, StringList{"/a", "/b"}) {
+		t.Errorf("config after -o: %+v", c)
+	}
+	for option, text := range map[string]string{
+		"mode=sometimes": "invalid mode", "issuers=x": "only in the configuration file",
+		"novalue": "expected name=value", "colour=blue": "unknown field",
+	} {
+		err := c.Set(option)
+		if err == nil || !strings.Contains(err.Error(), text) {
+			t.Errorf("-o %s: error %v, expected %q", option, err, text)
+		}
+	}
+}
