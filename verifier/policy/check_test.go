@@ -86,7 +86,9 @@ func TestCheckExamplePolicy(t *testing.T) {
 		{"rtmr0 extended", []func(*verifier.Claims){withTCB("UpToDate", true), func(c *verifier.Claims) { c.RTMRs[0] = append([]byte{1}, zero48[1:]...) }},
 			`policy: rtmrs[0]: RTMR0 not in the allowed set (value "01` + verifier.HexBytes(zero48[1:]).String() + `")`},
 		{"rtmr1 not constrained", []func(*verifier.Claims){withTCB("UpToDate", true), func(c *verifier.Claims) { c.RTMRs[1] = append([]byte{1}, zero48[1:]...) }}, ""},
-		{"older tdx module", []func(*verifier.Claims){withTCB("UpToDate", true), func(c *verifier.Claims) { c.TEETCBSVN = verifier.HexBytes(mustHex(t, "03020700000000000000000000000000")) }},
+		{"older tdx module", []func(*verifier.Claims){withTCB("UpToDate", true), func(c *verifier.Claims) {
+			c.TEETCBSVN = verifier.HexBytes(mustHex(t, "03020700000000000000000000000000"))
+		}},
 			`policy: min_tee_tcb_svn: component 0 is 3, below the minimum 4 (value "03020700000000000000000000000000")`},
 		{"secure boot off", []func(*verifier.Claims){withTCB("UpToDate", true), func(c *verifier.Claims) { c.VMConfiguration.SecureBoot = false }},
 			`policy: vm_configuration.secure_boot: the policy requires true (value "false")`},

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"testing"
 	"time"
-
 )
 
 const itaMRTD = "bb379f8e734a755832509f61403f99db2258a70a01e1172a499d6d364101b0675455b4e372a35c1f006541f2de0d7154"
@@ -160,4 +159,3 @@ func mustHex(t *testing.T, s string) Hex {
 	}
 	return h
 }
-
