@@ -1,0 +1,121 @@
+package enroll
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// HostKeys is the set of host public keys to enroll. Keys may come from
+// sshd's HostKey files (KeyFiles) or from an in-memory keyring that never
+// touches the disk; Public returns them in a stable order.
+type HostKeys interface {
+	Public() []ssh.PublicKey
+}
+
+// KeyList is a fixed list of host public keys.
+type KeyList []ssh.PublicKey
+
+// Public returns the keys.
+func (k KeyList) Public() []ssh.PublicKey { return k }
+
+// maxKeyFileSize bounds host key files: an RSA 16384-bit private key in
+// OpenSSH format is under 13 KiB.
+const maxKeyFileSize = 64 << 10
+
+// LoadHostKeys reads the public halves of the host keys named as in
+// sshd_config's HostKey: for each path it reads path.pub, or derives the
+// public key from the private key file when path.pub does not exist. A path
+// ending in .pub names the public key file itself.
+func LoadHostKeys(paths []string) (KeyList, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("load host keys: no key files configured")
+	}
+	keys := make(KeyList, 0, len(paths))
+	for _, p := range paths {
+		key, err := loadHostKey(p)
+		if err != nil {
+			return nil, err
+		}
+		if _, isCert := key.(*ssh.Certificate); isCert {
+			return nil, fmt.Errorf("load host key %s: is a certificate, expected a plain public key", p)
+		}
+		for _, k := range keys {
+			if bytes.Equal(k.Marshal(), key.Marshal()) {
+				return nil, fmt.Errorf("load host key %s: duplicate of another configured key", p)
+			}
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
+func loadHostKey(path string) (ssh.PublicKey, error) {
+	pubPath := strings.TrimSuffix(path, ".pub") + ".pub"
+	data, err := readSmallFile(pubPath)
+	if err == nil {
+		key, _, _, _, err := ssh.ParseAuthorizedKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("load host key %s: %w", pubPath, err)
+		}
+		return key, nil
+	}
+	if !os.IsNotExist(err) || strings.HasSuffix(path, ".pub") {
+		return nil, fmt.Errorf("load host key: %w", err)
+	}
+
+	data, err = readSmallFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load host key: %w", err)
+	}
+	signer, err := ssh.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("load host key %s: %w", path, err)
+	}
+	return signer.PublicKey(), nil
+}
+
+func readSmallFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxKeyFileSize {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxKeyFileSize)
+	}
+	return data, nil
+}
+
+// CertPath returns where sshd expects the certificate of the host key at
+// keyPath: the private key path (without .pub) plus "-cert.pub".
+func CertPath(keyPath string) string {
+	return strings.TrimSuffix(keyPath, ".pub") + "-cert.pub"
+}
+
+// CertPathIn returns the certificate path for an in-memory key in dir, named
+// like sshd's default host keys: ssh_host_<type>_key-cert.pub.
+func CertPathIn(dir string, key ssh.PublicKey) string {
+	return filepath.Join(dir, "ssh_host_"+keyTypeName(key)+"_key-cert.pub")
+}
+
+func keyTypeName(key ssh.PublicKey) string {
+	switch key.Type() {
+	case ssh.KeyAlgoED25519:
+		return "ed25519"
+	case ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
+		return "ecdsa"
+	case ssh.KeyAlgoRSA:
+		return "rsa"
+	}
+	return strings.NewReplacer("@", "_", ".", "_", "-", "_").Replace(key.Type())
+}
