@@ -65,6 +65,7 @@ func (a *HostKeyAgent) serveConn(c *net.UnixConn) {
 	}
 	if cred.Uid != a.AllowedUID {
 		log.Warn("hostkey agent: rejected connection from unauthorized user", "uid", cred.Uid, "pid", cred.Pid, "allowed_uid", a.AllowedUID)
+		rejectPeer(c)
 		return
 	}
 	sshd, err := identifyProcess(int(cred.Pid))
@@ -87,6 +88,16 @@ func (a *HostKeyAgent) serveConn(c *net.UnixConn) {
 			log.Warn("hostkey agent: write failed", "pid", sshd.PID, "err", err)
 			return
 		}
+	}
+}
+
+// rejectPeer answers the first request of an unauthorized peer with
+// SSH_AGENT_FAILURE, so its tool reports a refusal rather than a broken pipe,
+// and then closes the connection.
+func rejectPeer(c *net.UnixConn) {
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, _, err := readAgentMessage(c); err == nil {
+		writeAgentMessage(c, agentFailure, nil)
 	}
 }
 
@@ -140,6 +151,8 @@ func (ac *agentConn) sign(body []byte) ([]byte, error) {
 	}
 	if kind == signExchangeHash {
 		ac.recordExchangeHash(req.Data, req.KeyBlob)
+	} else {
+		ac.agent.logger().Info("hostkey agent: hostkeys-prove signed", "pid", ac.sshd.PID, "session", shortID(prove.SessionID))
 	}
 	return ssh.Marshal(sig), nil
 }

@@ -208,8 +208,10 @@ func loadPublicKeys(paths []string) ([]ssh.PublicKey, error) {
 	return keys, nil
 }
 
-// writePublicKey writes dir/ssh_host_<type>_key.pub atomically with mode
-// 0644, the file sshd_config's HostKey names in HostKeyAgent mode.
+// writePublicKey writes dir/ssh_host_<type>_key.pub atomically, the file
+// sshd_config's HostKey names in HostKeyAgent mode. The mode is 0600 because
+// sshd 9.2 first tries to load a HostKey file as a private key and warns
+// about every group- or world-readable one, at each connection.
 func writePublicKey(dir, keyType string, pub ssh.PublicKey) error {
 	if dir == "" {
 		dir = "/etc/ssh"
@@ -224,7 +226,7 @@ func writePublicKey(dir, keyType string, pub ssh.PublicKey) error {
 		tmp.Close()
 		return fmt.Errorf("write public key %s: %w", path, err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write public key %s: %w", path, err)
 	}

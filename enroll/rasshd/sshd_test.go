@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/pem"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,6 +80,7 @@ type hostEnv struct {
 	addr       string
 	sshd       *exec.Cmd
 	sshdLog    *syncBuffer
+	agentLog   *syncBuffer
 }
 
 type syncBuffer struct {
@@ -149,7 +150,12 @@ func (e *hostEnv) startAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.hkaListen = hl
-	hka := &HostKeyAgent{Keys: e.keys, Sessions: e.sessions, Logger: testLogger(t)}
+	e.agentLog = &syncBuffer{}
+	var logOut io.Writer = e.agentLog
+	if testing.Verbose() {
+		logOut = io.MultiWriter(e.agentLog, os.Stderr)
+	}
+	hka := &HostKeyAgent{Keys: e.keys, Sessions: e.sessions, Logger: slog.New(slog.NewTextHandler(logOut, nil))}
 	go hka.Serve(hl)
 	t.Cleanup(func() { hl.Close() })
 
