@@ -2,8 +2,10 @@ package store
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -87,4 +89,19 @@ func (s *Store) AdminToken(digest []byte) (AdminToken, error) {
 		return err
 	})
 	return t, err
+}
+
+// Token prefixes, so a leaked token says what it is.
+const (
+	JoinTokenPrefix  = "rassh-join-"
+	AdminTokenPrefix = "rassh-admin-"
+)
+
+// NewToken returns prefix followed by 32 random bytes in unpadded base64url.
+func NewToken(random io.Reader, prefix string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(random, b); err != nil {
+		return "", fmt.Errorf("generate token: %w", err)
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
 }

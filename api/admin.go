@@ -1,0 +1,326 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/rassh/rassh/api/wire"
+	"github.com/rassh/rassh/ca"
+	"github.com/rassh/rassh/store"
+)
+
+type adminKey struct{}
+
+// requireAdmin admits requests with "Authorization: Bearer <token>" whose
+// SHA-256 digest is a stored admin token.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearerToken(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rassh-ca"`)
+			s.fail(w, r, http.StatusUnauthorized, codeUnauthorized, "admin bearer token required", nil)
+			return
+		}
+		t, err := s.Store.AdminToken(store.TokenDigest(token))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rassh-ca", error="invalid_token"`)
+			cause := err
+			if errors.Is(err, store.ErrNotFound) {
+				cause = errors.New("admin token unknown")
+			}
+			s.fail(w, r, http.StatusUnauthorized, codeUnauthorized, "admin token invalid", cause)
+			return
+		}
+		requestAttrs(r).add("admin", t.ID)
+		next.ServeHTTP(w, r.WithContext(withAdmin(r, t.ID)))
+	})
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || subtle.ConstantTimeCompare([]byte(strings.ToLower(h[:len(prefix)])), []byte(prefix)) != 1 {
+		return "", false
+	}
+	return strings.TrimSpace(h[len(prefix):]), true
+}
+
+func (s *Server) adminEvent(r *http.Request, action string) store.Event {
+	id, _ := r.Context().Value(adminKey{}).(string)
+	return store.Event{Time: s.now(), Action: action, Source: r.RemoteAddr, Outcome: store.OutcomeAccepted, Admin: id}
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request, ev store.Event) bool {
+	if _, err := s.Store.AppendAudit(ev); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", fmt.Errorf("append audit event: %w", err))
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleCreateRegistration(w http.ResponseWriter, r *http.Request) {
+	var req wire.RegistrationRequest
+	if derr := s.decode(w, r, &req); derr != nil {
+		s.fail(w, r, derr.status, derr.code, derr.msg, derr.err)
+		return
+	}
+	req.Identity = strings.ToLower(strings.TrimSpace(req.Identity))
+	if err := validateIdentity(req.Identity); err != nil {
+		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
+		return
+	}
+	if err := s.validateGrant(req.Principals); err != nil {
+		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
+		return
+	}
+	reg := store.Registration{Identity: req.Identity, Principals: req.Principals, CreatedAt: s.now().UTC(), Comment: req.Comment}
+	if err := s.Store.PutRegistration(reg); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		return
+	}
+	ev := s.adminEvent(r, "registration.create")
+	ev.Identity, ev.Principals = reg.Identity, reg.Principals
+	if s.audit(w, r, ev) {
+		requestAttrs(r).add("identity", reg.Identity)
+		writeJSON(w, http.StatusCreated, wire.Registration(reg))
+	}
+}
+
+// validateIdentity accepts the identity forms the CA derives: an Azure
+// vmUniqueId or a hex owner identity, so letters, digits and hyphens.
+func validateIdentity(id string) error {
+	if id == "" || len(id) > 512 {
+		return fmt.Errorf("invalid identity: length must be 1 to 512 characters")
+	}
+	if strings.HasPrefix(id, "join:") {
+		return fmt.Errorf("invalid identity %q: join: identities come from join tokens, not registrations", id)
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("invalid identity %q: character %q not allowed (expected a vmUniqueId or hex)", id, c)
+		}
+	}
+	return nil
+}
+
+// validateGrant checks principals for a registration or join token: valid,
+// and each within the CA's host patterns, so an admin learns at once that a
+// grant could never be issued.
+func (s *Server) validateGrant(principals []string) error {
+	if err := ca.ValidatePrincipals(principals); err != nil {
+		return err
+	}
+	if len(s.HostPatterns) == 0 {
+		return nil
+	}
+	for _, p := range principals {
+		matched := false
+		for _, pat := range s.HostPatterns {
+			matched = matched || ca.MatchPattern(pat, p)
+		}
+		if !matched {
+			return fmt.Errorf("principal %q matches none of the CA's host patterns %q", p, s.HostPatterns)
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleListRegistrations(w http.ResponseWriter, r *http.Request) {
+	regs, err := s.Store.Registrations()
+	respondList(s, w, r, regs, err, func(x store.Registration) wire.Registration { return wire.Registration(x) })
+}
+
+func (s *Server) handleDeleteRegistration(w http.ResponseWriter, r *http.Request) {
+	identity := strings.ToLower(chi.URLParam(r, "identity"))
+	err := s.Store.DeleteRegistration(identity)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("no registration for identity %s", identity), nil)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		return
+	}
+	ev := s.adminEvent(r, "registration.delete")
+	ev.Identity = identity
+	if s.audit(w, r, ev) {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *Server) handleCreateJoinToken(w http.ResponseWriter, r *http.Request) {
+	var req wire.JoinTokenRequest
+	if derr := s.decode(w, r, &req); derr != nil {
+		s.fail(w, r, derr.status, derr.code, derr.msg, derr.err)
+		return
+	}
+	if err := s.validateGrant(req.Principals); err != nil {
+		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
+		return
+	}
+	ttl := time.Duration(req.TTLSeconds) * time.Second
+	if ttl == 0 {
+		ttl = DefaultJoinTokenTTL
+	}
+	if ttl < 0 || ttl > MaxJoinTokenTTL {
+		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, fmt.Sprintf("ttl_seconds %d out of range: 1 to %d", req.TTLSeconds, int64(MaxJoinTokenTTL/time.Second)), nil)
+		return
+	}
+
+	token, err := store.NewToken(s.rand(), store.JoinTokenPrefix)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		return
+	}
+	now := s.now().UTC()
+	jt := store.JoinToken{ID: store.TokenID(token), Principals: req.Principals, CreatedAt: now, ExpiresAt: now.Add(ttl), Comment: req.Comment}
+	if err := s.Store.PutJoinToken(token, jt); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		return
+	}
+	ev := s.adminEvent(r, "join-token.create")
+	ev.Principals, ev.Reason = jt.Principals, "join token "+jt.ID
+	if s.audit(w, r, ev) {
+		requestAttrs(r).add("join_token_id", jt.ID)
+		writeJSON(w, http.StatusCreated, wire.JoinTokenResponse{Token: token, ID: jt.ID, Principals: jt.Principals, ExpiresAt: jt.ExpiresAt})
+	}
+}
+
+func (s *Server) handleListJoinTokens(w http.ResponseWriter, r *http.Request) {
+	tokens, err := s.Store.JoinTokens()
+	respondList(s, w, r, tokens, err, func(x store.JoinToken) wire.JoinToken { return wire.JoinToken(x) })
+}
+
+func (s *Server) handleListHosts(w http.ResponseWriter, r *http.Request) {
+	hosts, err := s.Store.Hosts()
+	respondList(s, w, r, hosts, err, func(x store.Host) wire.Host { return wire.Host(x) })
+}
+
+func (s *Server) handleListCertificates(w http.ResponseWriter, r *http.Request) {
+	certs, err := s.Store.Certificates()
+	respondList(s, w, r, certs, err, func(x store.Certificate) wire.Certificate { return wire.Certificate(x) })
+}
+
+func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
+	after, err1 := queryUint(r, "after", 0)
+	limit, err2 := queryUint(r, "limit", defaultAuditPageSize)
+	if err := errors.Join(err1, err2); err != nil {
+		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
+		return
+	}
+	limit = min(limit, defaultAuditPageSize)
+	events, err := s.Store.Audit(after, int(limit))
+	respondList(s, w, r, events, err, func(x store.Event) wire.AuditEvent { return wire.AuditEvent(x) })
+}
+
+func queryUint(r *http.Request, name string, def uint64) (uint64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("query parameter %s=%q is not a non-negative integer", name, v)
+	}
+	return n, nil
+}
+
+// respondList writes items converted to their wire form, or the store error.
+func respondList[T, W any](s *Server, w http.ResponseWriter, r *http.Request, items []T, err error, conv func(T) W) {
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		return
+	}
+	out := make([]W, 0, len(items))
+	for _, it := range items {
+		out = append(out, conv(it))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	var req wire.RevocationRequest
+	if derr := s.decode(w, r, &req); derr != nil {
+		s.fail(w, r, derr.status, derr.code, derr.msg, derr.err)
+		return
+	}
+	set := 0
+	for _, given := range []bool{req.Serial != 0, req.HostKey != "", req.Identity != ""} {
+		if given {
+			set++
+		}
+	}
+	if set != 1 {
+		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, "give exactly one of serial, host_key and identity", nil)
+		return
+	}
+
+	now := s.now()
+	ev := s.adminEvent(r, "revoke")
+	ev.Reason = req.Reason
+	var resp wire.RevocationResponse
+	var err error
+	switch {
+	case req.Serial != 0:
+		ev.Serials = []uint64{req.Serial}
+		err = s.Store.RevokeSerial(req.Serial, req.Reason, now, ev)
+		resp.Serials = ev.Serials
+	case req.HostKey != "":
+		var k ssh.PublicKey
+		if k, err = parsePlainKey(req.HostKey); err != nil {
+			s.fail(w, r, http.StatusBadRequest, codeInvalidInput, "invalid host_key: "+err.Error(), nil)
+			return
+		}
+		line := ca.AuthorizedLine(k)
+		err = s.Store.RevokeKey(k.Marshal(), line, req.Reason, now, ev)
+		resp.HostKeys = []string{line}
+	default:
+		ev.Identity = req.Identity
+		var h store.Host
+		h, err = s.Store.RevokeHost(req.Identity, req.Reason, now, keyBlob, ev)
+		resp.Serials, resp.HostKeys = h.Serials, h.HostKeys
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, http.StatusNotFound, codeNotFound, "nothing to revoke: serial or identity unknown", nil)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		return
+	}
+	requestAttrs(r).add("serials", resp.Serials)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// parsePlainKey parses an authorized_keys line of a plain public key.
+func parsePlainKey(line string) (ssh.PublicKey, error) {
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		return nil, err
+	}
+	if _, isCert := k.(*ssh.Certificate); isCert {
+		return nil, errors.New("is a certificate, expected a plain public key")
+	}
+	return k, nil
+}
+
+func keyBlob(line string) ([]byte, error) {
+	k, err := parsePlainKey(line)
+	if err != nil {
+		return nil, err
+	}
+	return k.Marshal(), nil
+}
+
+func withAdmin(r *http.Request, id string) context.Context {
+	return context.WithValue(r.Context(), adminKey{}, id)
+}
