@@ -63,7 +63,7 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fs.StringVar(&o.jwks, "jwks", "", "the issuer's key set, a `FILE` or an http(s) URL")
 	fs.StringVar(&o.issuer, "issuer", "", "the pinned token issuer `URL`, the exact iss value")
 	fs.StringVar(&o.policyPath, "policy", "", "policy `FILE` (YAML or JSON) to check the claims against")
-	fs.StringVar(&userData, "expect-user-data", "", "expected binding value, 128 `HEX` digits")
+	fs.StringVar(&userData, "expect-user-data", "", "expected binding value (the user data) as 128 `HEX` digits")
 	fs.StringVar(&at, "at", "", "verification time, `RFC3339` (default now)")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {

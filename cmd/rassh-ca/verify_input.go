@@ -184,9 +184,9 @@ func tokenKind(jwt string) string {
 }
 
 // fileKeySet serves a key set read from a file to the token verifier, which
-// fetches key sets over HTTP: the returned client answers every request with
-// the file's content and never opens a connection. The URL names the file
-// so that errors point at it.
+// fetches key sets over HTTP. The returned client responds to every request
+// with the file's content and never opens a connection. The returned URL
+// names the file, so that errors point at it.
 func fileKeySet(path string, keySet []byte) (string, *http.Client) {
 	abs, err := filepath.Abs(path)
 	if err != nil {

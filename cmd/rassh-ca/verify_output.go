@@ -21,7 +21,7 @@ const (
 	policyFailed = "failed"
 )
 
-// verifyResult is what the verify command prints, and its JSON output.
+// verifyResult is the verify command's output, printed as a table or as JSON.
 type verifyResult struct {
 	// Result is "verified", "rejected" or "undecided".
 	Result string `json:"result"`
@@ -119,6 +119,7 @@ func printClaims(row func(name, value string), c *verifier.Claims) {
 	}
 	row("simulated", strconv.FormatBool(c.Simulated))
 	row("tcb status", tcbStatus(c))
+
 	row("mrtd", c.MRTD.String())
 	for i, rtmr := range c.RTMRs {
 		row("rtmr"+strconv.Itoa(i), rtmr.String())
@@ -133,12 +134,14 @@ func printClaims(row func(name, value string), c *verifier.Claims) {
 	row("xfam", c.XFAM.String())
 	row("tee tcb svn", c.TEETCBSVN.String())
 	row("report data", c.ReportData.String())
+
 	if vm := c.VMConfiguration; vm != nil {
 		row("vm configuration", fmt.Sprintf("secure-boot=%t tpm-enabled=%t console-enabled=%t", vm.SecureBoot, vm.TPMEnabled, vm.ConsoleEnabled))
 	}
 	row("vm unique id", c.VMUniqueID)
 	row("user data", c.UserData.String())
 	row("policy hash", c.PolicyHash)
+
 	row("evidence sha-256", c.EvidenceDigest.String())
 }
 

@@ -111,14 +111,14 @@ func (p *Policy) checkMAAClaims(c *verifier.Claims, _ time.Time) error {
 	return checkMAAClaim("compliance_statuses", "compliance status", p.ComplianceStatuses, c.ComplianceStatus, c.Verifier)
 }
 
-func checkMAAClaim(rule, what string, allowed []string, value, verifierName string) error {
+func checkMAAClaim(rule, claimName string, allowed []string, value, verifierName string) error {
 	if len(allowed) == 0 || slices.Contains(allowed, value) {
 		return nil
 	}
 	if value == "" && verifierName != verifier.VerifierMAA {
-		return reject(rule, "", "claims from the %s verifier carry no %s, set maa_claims_only to apply this rule to MAA tokens only", verifierName, what)
+		return reject(rule, "", "claims from the %s verifier carry no %s, set maa_claims_only to apply this rule to MAA tokens only", verifierName, claimName)
 	}
-	return reject(rule, value, "%s not allowed, allowed: %v", what, allowed)
+	return reject(rule, value, "%s not allowed, allowed: %v", claimName, allowed)
 }
 
 func (p *Policy) checkMeasurements(c *verifier.Claims, _ time.Time) error {
@@ -146,9 +146,9 @@ func (p *Policy) checkTEETCBSVN(c *verifier.Claims, _ time.Time) error {
 	if len(c.TEETCBSVN) != len(p.MinTEETCBSVN) {
 		return reject("min_tee_tcb_svn", c.TEETCBSVN.String(), "TEE TCB SVN has %d bytes, expected %d", len(c.TEETCBSVN), len(p.MinTEETCBSVN))
 	}
-	for i, min := range p.MinTEETCBSVN {
-		if c.TEETCBSVN[i] < min {
-			return reject("min_tee_tcb_svn", c.TEETCBSVN.String(), "component %d is %d, below the minimum %d", i, c.TEETCBSVN[i], min)
+	for i, minimum := range p.MinTEETCBSVN {
+		if c.TEETCBSVN[i] < minimum {
+			return reject("min_tee_tcb_svn", c.TEETCBSVN.String(), "component %d is %d, below the minimum %d", i, c.TEETCBSVN[i], minimum)
 		}
 	}
 	return nil

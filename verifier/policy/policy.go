@@ -22,7 +22,7 @@ import (
 const MaxFileSize = 1 << 20
 
 // Policy is a set of rules over verifier.Claims. Empty lists allow any value,
-// except where a field says otherwise.
+// unless a field's documentation states otherwise.
 type Policy struct {
 	// Platforms lists the allowed Claims.Platform values ("tdx", "azure-tdx").
 	Platforms []string `json:"platforms,omitempty"`
