@@ -44,32 +44,48 @@ var (
 // principals, no critical options, and validity at c.Now.
 func CheckCertificate(cert *ssh.Certificate, c CertCheck) error {
 	if cert.CertType != ssh.HostCert {
-		return fmt.Errorf("check certificate serial %d: %w", cert.Serial, errNotHostCert)
+		return certError(cert, errNotHostCert)
 	}
 	if !bytes.Equal(cert.Key.Marshal(), c.HostKey.Marshal()) {
-		return fmt.Errorf("check certificate serial %d: %w (%s, expected %s)", cert.Serial, errWrongKey,
-			ssh.FingerprintSHA256(cert.Key), ssh.FingerprintSHA256(c.HostKey))
+		return certError(cert, fmt.Errorf("%w %s, expected %s", errWrongKey,
+			ssh.FingerprintSHA256(cert.Key), ssh.FingerprintSHA256(c.HostKey)))
 	}
 	if !trusted(cert.SignatureKey, c.CAKeys) {
-		return fmt.Errorf("check certificate serial %d: %w %s", cert.Serial, errUntrustedCA, ssh.FingerprintSHA256(cert.SignatureKey))
+		return certError(cert, fmt.Errorf("%w %s", errUntrustedCA, ssh.FingerprintSHA256(cert.SignatureKey)))
 	}
 	if len(cert.CriticalOptions) != 0 {
-		return fmt.Errorf("check certificate serial %d: %w", cert.Serial, errCriticalOptions)
+		return certError(cert, errCriticalOptions)
 	}
 	if err := checkPrincipals(cert.ValidPrincipals, c.Principals); err != nil {
-		return fmt.Errorf("check certificate serial %d: %w", cert.Serial, err)
+		return certError(cert, err)
 	}
 	if err := checkValidity(cert, c.Now); err != nil {
-		return fmt.Errorf("check certificate serial %d: %w", cert.Serial, err)
+		return certError(cert, err)
 	}
 
 	// CertChecker verifies the CA signature; the checks above already
 	// covered what else it looks at.
 	checker := &ssh.CertChecker{Clock: func() time.Time { return c.Now }}
 	if err := checker.CheckCert(cert.ValidPrincipals[0], cert); err != nil {
-		return fmt.Errorf("check certificate serial %d: %w", cert.Serial, err)
+		return certError(cert, err)
 	}
 	return nil
+}
+
+// CertError is a certificate from the CA that the agent refuses to install.
+type CertError struct {
+	Serial uint64
+	Err    error
+}
+
+func (e *CertError) Error() string {
+	return fmt.Sprintf("check certificate serial %d: %v", e.Serial, e.Err)
+}
+
+func (e *CertError) Unwrap() error { return e.Err }
+
+func certError(cert *ssh.Certificate, err error) *CertError {
+	return &CertError{Serial: cert.Serial, Err: err}
 }
 
 func trusted(key ssh.PublicKey, caKeys []ssh.PublicKey) bool {

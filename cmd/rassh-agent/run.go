@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rassh/rassh/enroll"
+	"github.com/rassh/rassh/enroll/rasshd"
+)
+
+func init() {
+	commands["run"] = command{summary: "enroll, keep the certificates renewed, and serve ra-ssh", run: runRun}
+}
+
+// raSSHServer is the ra-ssh side of run.
+type raSSHServer interface {
+	// HostKeys returns the in-memory host keys to enroll, or nil when the
+	// host keys are sshd's files.
+	HostKeys() enroll.HostKeys
+	Close() error
+}
+
+// startRASSH starts the ra-ssh server of the ra_ssh section. serve.go may
+// replace it from an init function.
+var startRASSH = startRASSHWithCA
+
+// startRASSHWithCA starts rasshd with the CA's token service as the
+// attester, over the same authenticated TLS client as enrollment.
+func startRASSHWithCA(env *agentEnv) (raSSHServer, error) {
+	att := &rasshd.CAAttester{Provider: env.Provider, CAURL: env.Config.CA.URL, HTTPClient: env.HTTPClient}
+	agent, err := rasshd.Start(*env.Config.RASSH, att, env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return rasshdServer{agent}, nil
+}
+
+type rasshdServer struct{ *rasshd.Agent }
+
+func (s rasshdServer) HostKeys() enroll.HostKeys {
+	if s.Keys == nil {
+		return nil
+	}
+	return s.Keys
+}
+
+func runRun(args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	configPath := fs.String("config", "/etc/rassh/agent.yaml", "agent configuration `file` (YAML or JSON)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(os.Stderr, "rassh-agent run: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	logger := newLogger()
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		logger.Error("invalid configuration", "error", err)
+		return exitUsage
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	env, err := newAgentEnv(ctx, cfg, logger)
+	if err != nil {
+		logger.Error("agent setup failed", "error", err)
+		return exitCode(err)
+	}
+
+	// The ra-ssh server starts first: in HostKeyAgent mode it makes the
+	// host keys that are enrolled, and sshd needs it for every key exchange.
+	var keys enroll.HostKeys
+	if cfg.RASSH != nil {
+		server, err := startRASSH(env)
+		if err != nil {
+			logger.Error("ra-ssh server failed to start", "error", err)
+			return exitUsage
+		}
+		defer server.Close()
+		keys = server.HostKeys()
+	}
+	agent, err := env.agent(keys)
+	if err != nil {
+		logger.Error("agent setup failed", "error", err)
+		return exitCode(err)
+	}
+
+	logger.Info("agent started", "ca", cfg.CA.URL, "evidence", cfg.Evidence.Kind, "certificates", agent.CertPaths)
+	if err := agent.Run(ctx); err != nil {
+		logger.Error("agent stopped", "error", err)
+		return exitUndecided
+	}
+	logger.Info("agent stopped")
+	return exitOK
+}
