@@ -3,8 +3,6 @@ package client
 import (
 	"os"
 	"testing"
-
-	"golang.org/x/crypto/ssh"
 )
 
 func FuzzParseExtension(f *testing.F) {
@@ -26,12 +24,13 @@ func FuzzParseKnownHosts(f *testing.F) {
 	f.Add([]byte("@cert-authority *.fleet.test,!bad.fleet.test " + string(ca)))
 	f.Add([]byte("|1|mF7bIPHjPSRvr0UdWNI+eHq8DvI=|R2V1lJhy6YzYCb8Ox44LDYFPcYY= " + string(ca)))
 	f.Add([]byte("@revoked [h]:2222 " + string(ca) + "# comment\n"))
+	key := fuzzLookupKey(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		kh, err := ParseKnownHosts(data)
 		if err != nil {
 			return
 		}
-		kh.IsHostAuthority(testFuzzKey.(*ssh.Certificate).SignatureKey, "web1.fleet.test:22")
-		kh.HasHostKey(testFuzzKey, "[h]:2222")
+		kh.IsHostAuthority(key.SignatureKey, "web1.fleet.test:22")
+		kh.HasHostKey(key, "[h]:2222")
 	})
 }

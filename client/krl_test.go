@@ -132,24 +132,26 @@ func FuzzParseKRL(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(seed)
+	key := fuzzLookupKey(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		krl, err := ParseKRL(data)
 		if err != nil {
 			return
 		}
-		krl.Revoked(testFuzzKey)
+		krl.Revoked(key)
 	})
 }
 
-// testFuzzKey is a fixed certificate to look up in fuzzed KRLs.
-var testFuzzKey = func() ssh.PublicKey {
+// fuzzLookupKey returns a fixed certificate to look up in fuzzed KRLs and
+// known_hosts files.
+func fuzzLookupKey(f *testing.F) *ssh.Certificate {
 	data, err := os.ReadFile("testdata/krl/ca.pub")
 	if err != nil {
-		panic(err)
+		f.Fatal(err)
 	}
 	ca, _, _, _, err := ssh.ParseAuthorizedKey(data)
 	if err != nil {
-		panic(err)
+		f.Fatal(err)
 	}
 	return &ssh.Certificate{Key: ca, SignatureKey: ca, Serial: 5, KeyId: "revoked-id", CertType: ssh.HostCert}
-}()
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rassh/rassh/client/raproto"
 	"golang.org/x/crypto/ssh"
@@ -57,7 +58,10 @@ func exchange(ctx context.Context, conn *ssh.Client, host, socket string, req *r
 	}
 	resp, err := roundTrip(ctx, req, stdout, stdin, sess)
 	if err != nil {
-		return nil, ViaSubsystem, transportErr(host, ViaSubsystem, err, stderr.String())
+		// The responder's exit status and standard error say why it did
+		// not answer; both arrive after its standard output ends.
+		waitErr := waitSession(sess, responderWait)
+		return nil, ViaSubsystem, transportErr(host, ViaSubsystem, errors.Join(err, waitErr), stderr.String())
 	}
 	return resp, ViaSubsystem, nil
 }
@@ -83,6 +87,23 @@ func roundTrip(ctx context.Context, req *raproto.Request, r io.Reader, w io.Writ
 		return nil, err
 	}
 	return &resp, nil
+}
+
+// responderWait bounds the wait for the responder's exit after a failure.
+const responderWait = time.Second
+
+func waitSession(sess *ssh.Session, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("responder: %w", err)
+		}
+		return nil
+	case <-time.After(timeout):
+		return nil
+	}
 }
 
 func transportErr(host, via string, err error, stderr string) error {

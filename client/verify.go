@@ -14,6 +14,7 @@ import (
 	"github.com/rassh/rassh/client/raproto"
 	"github.com/rassh/rassh/verifier"
 	"github.com/rassh/rassh/verifier/binding"
+	"github.com/rassh/rassh/verifier/token"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -156,6 +157,10 @@ func checkStatus(host string, req *raproto.Request, resp *raproto.Response) erro
 	case raproto.StatusBusy:
 		return checkErr(host, "agent", ErrAgentBusy, "retry later", "retry after %d ms", resp.RetryAfterMS)
 	case raproto.StatusError:
+		if resp.Code == raproto.CodeAgentDown {
+			return checkErr(host, "agent", ErrAgentUnreachable, "start rassh-agent on the host (systemctl status rassh-agent)",
+				"%q", resp.Error)
+		}
 		return checkErr(host, "agent", ErrAgentFailure, agentFailureHint(resp.Code), "%s: %q", resp.Code, resp.Error)
 	default:
 		return checkErr(host, "response", ErrMalformedResponse, "", "unknown status %q", resp.Status)
@@ -190,6 +195,11 @@ func agentFailureHint(code string) string {
 func (v *Verifier) verifyToken(ctx context.Context, host, raw string, now time.Time) (*verifier.Claims, error) {
 	claims, err := v.Tokens.Verify(ctx, raw, host)
 	if err != nil {
+		var rejected *verifier.RejectedError
+		if errors.As(err, &rejected) && rejected.Check == token.CheckAge {
+			return nil, wrapCheckErr(host, "token-age", ErrStaleToken,
+				"the agent must refresh its token within max_token_age; check rassh-agent and the host's clock", err)
+		}
 		if verifier.IsUndecided(err) {
 			return nil, wrapCheckErr(host, "token", ErrTokenUndecided, "check that the issuer's key set URL is reachable", err)
 		}
