@@ -75,14 +75,19 @@ type quote struct {
 }
 
 // reader walks a byte slice and fails instead of panicking on short input.
+// base is the offset of b in the quote, so messages name quote offsets.
 type reader struct {
-	b   []byte
-	off int
+	b    []byte
+	off  int
+	base int
 }
+
+// sub returns a reader over b, which starts at quote offset base.
+func sub(b []byte, base int) *reader { return &reader{b: b, base: base} }
 
 func (r *reader) take(n int, what string) ([]byte, error) {
 	if n < 0 || len(r.b)-r.off < n {
-		return nil, verifier.Reject(checkFormat, "parse quote: %s at offset %d needs %d bytes, %d left", what, r.off, n, len(r.b)-r.off)
+		return nil, verifier.Reject(checkFormat, "parse quote: %s at offset %d needs %d bytes, %d left", what, r.base+r.off, n, len(r.b)-r.off)
 	}
 	v := r.b[r.off : r.off+n]
 	r.off += n
@@ -138,7 +143,7 @@ func parseQuote(b []byte) (*quote, error) {
 		return nil, err
 	}
 	q.signedDataEnd = r.off
-	if err := q.parseSignedData(signedData); err != nil {
+	if err := q.parseSignedData(sub(signedData, r.off-signedSize)); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -188,8 +193,7 @@ func (q *quote) parseBody(r *reader) error {
 
 // parseSignedData parses the ECDSA signature data. The lengths inside must
 // add up to the signed data size exactly, as go-tdx-guest's parser requires.
-func (q *quote) parseSignedData(b []byte) error {
-	r := &reader{b: b, off: 0}
+func (q *quote) parseSignedData(r *reader) error {
 	var err error
 	if q.signature, err = r.take(signatureSize, "quote signature"); err != nil {
 		return err
@@ -201,11 +205,10 @@ func (q *quote) parseSignedData(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if r.off != len(b) {
-		return verifier.Reject(checkFormat, "parse quote: %d bytes after the certification data inside the signed data", len(b)-r.off)
-	}
 
-	r = &reader{b: certData}
+	// takeCertData checked that the certification data ends the signed
+	// data, and that the PCK chain ends the certification data.
+	r = sub(certData, r.base+r.off-len(certData))
 	if q.qeReport, err = r.take(qeReportSize, "QE report"); err != nil {
 		return err
 	}
@@ -219,13 +222,8 @@ func (q *quote) parseSignedData(b []byte) error {
 	if q.qeAuthData, err = r.take(authSize, "QE authentication data"); err != nil {
 		return err
 	}
-	if q.pckChainPEM, err = takeCertData(r, certTypePCKChain, "PCK certificate chain"); err != nil {
-		return err
-	}
-	if r.off != len(certData) {
-		return verifier.Reject(checkFormat, "parse quote: %d bytes after the PCK certificate chain", len(certData)-r.off)
-	}
-	return nil
+	q.pckChainPEM, err = takeCertData(r, certTypePCKChain, "PCK certificate chain")
+	return err
 }
 
 // takeCertData reads a certification data header of the wanted type and
