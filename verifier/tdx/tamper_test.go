@@ -15,7 +15,7 @@ import (
 // format independently of parseQuote.
 type layout struct {
 	body, sizeField, signature, attestKey, certHeader, qeReport, qeSignature int
-	authSize, authData, pckHeader, chain, signedEnd                           int
+	authSize, authData, pckHeader, chain, signedEnd                          int
 }
 
 func layoutOf(t *testing.T, raw []byte) layout {
