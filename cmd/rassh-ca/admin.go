@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+func init() {
+	commands["admin"] = command{summary: "manage tokens, registrations, hosts and revocations", run: runAdmin}
+}
+
+// adminCommands are the subcommands of "rassh-ca admin", by their words.
+var adminCommands = map[string]command{
+	"token create":        {"create an admin token in the store (offline: serve must be stopped)", runAdminTokenCreate},
+	"join-token create":   {"create a one-time join token for given principals", runJoinTokenCreate},
+	"join-token list":     {"list join tokens (without the token strings)", runJoinTokenList},
+	"registration create": {"register a host identity with its principals", runRegistrationCreate},
+	"registration list":   {"list registrations", runRegistrationList},
+	"registration delete": {"delete the registration of a host identity", runRegistrationDelete},
+	"hosts":               {"list enrolled hosts", runHosts},
+	"certificates":        {"list issued certificates", runCertificates},
+	"audit":               {"print the audit log", runAudit},
+	"revoke":              {"revoke a certificate serial, a host key or a host identity", runRevoke},
+	"known-hosts":         {"print the CA's @cert-authority known_hosts line", runKnownHosts},
+	"krl":                 {"download the KRL of revoked certificates and keys", runKRL},
+}
+
+func runAdmin(args []string) int {
+	for n := 2; n >= 1; n-- {
+		if len(args) < n {
+			continue
+		}
+		name := args[0]
+		if n == 2 {
+			name += " " + args[1]
+		}
+		if cmd, ok := adminCommands[name]; ok {
+			return cmd.run(args[n:])
+		}
+	}
+	adminUsage()
+	return exitUsage
+}
+
+func adminUsage() {
+	fmt.Fprintf(os.Stderr, "usage: rassh-ca admin COMMAND [flags]\n\ncommands:\n")
+	names := make([]string, 0, len(adminCommands))
+	for name := range adminCommands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(os.Stderr, "  %-20s %s\n", name, adminCommands[name].summary)
+	}
+	fmt.Fprintf(os.Stderr, "\nCommands other than 'token create' call the API: --ca URL, --admin-token-file FILE,\n"+
+		"and --ca-fingerprint SHA256 or --ca-bundle FILE (or --insecure, development only).\n")
+}
+
+func runAdminTokenCreate(args []string) int {
+	fs := newFlagSet("admin token create")
+	configPath := fs.String("config", "", "configuration file of the CA")
+	comment := fs.String("comment", "", "note stored with the token")
+	out := fs.String("out", "", "write the token to this file (mode 0600) instead of standard output")
+	if !parseFlags(fs, args) || *configPath == "" {
+		fmt.Fprintln(os.Stderr, "rassh-ca admin token create: --config is required")
+		return exitUsage
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return fail(err)
+	}
+	token, err := createAdminToken(cfg.path(cfg.Store), false, *comment)
+	if err != nil {
+		return fail(err)
+	}
+	if *out != "" {
+		if err := writeNew(filepath.Clean(*out), []byte(token+"\n"), 0o600); err != nil {
+			return fail(err)
+		}
+		return exitOK
+	}
+	fmt.Println(token)
+	return exitOK
+}
+
+func fail(err error) int {
+	fmt.Fprintf(os.Stderr, "rassh-ca admin: %v\n", err)
+	return exitRejected
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/rassh/rassh/ca"
+)
+
+// maxConfigSize bounds the configuration file.
+const maxConfigSize = 1 << 20
+
+// Config is the CA's configuration file (YAML or JSON). Relative paths are
+// relative to the directory of the file. Unknown fields are errors.
+type Config struct {
+	Listen string `json:"listen"`
+	// CAKey is the CA's private key in OpenSSH format (mode 0600).
+	CAKey string `json:"ca_key"`
+	// Store is the bbolt file.
+	Store string `json:"store"`
+
+	TLS          TLSConfig          `json:"tls"`
+	Log          LogConfig          `json:"log"`
+	Certificates CertificatesConfig `json:"certificates"`
+	Challenges   ChallengesConfig   `json:"challenges"`
+	API          APIConfig          `json:"api"`
+	Verifier     VerifierConfig     `json:"verifier"`
+	// Policy is the attestation policy file; empty means the default CA
+	// policy (collateral required, TCB status UpToDate, no debug or
+	// simulated TDs).
+	Policy string `json:"policy"`
+
+	dir string // the directory of the file, for relative paths
+}
+
+// TLSConfig names the server certificate. When Cert and Key are both empty,
+// the server uses self-signed.crt and self-signed.key in the configuration's
+// directory, generating them on first use (for development).
+type TLSConfig struct {
+	Cert string `json:"cert"`
+	Key  string `json:"key"`
+	// Hosts are the DNS names and IP addresses of a generated certificate.
+	Hosts []string `json:"hosts"`
+}
+
+// LogConfig selects the log format ("json" or "text") and level ("debug",
+// "info", "warn" or "error").
+type LogConfig struct {
+	Format string `json:"format"`
+	Level  string `json:"level"`
+}
+
+// CertificatesConfig shapes the issued host certificates.
+type CertificatesConfig struct {
+	// HostPatterns are the globs every principal must match; they are also
+	// the patterns of the "@cert-authority" line the CA serves.
+	HostPatterns []string `json:"host_patterns"`
+	Lifetime     Duration `json:"lifetime"`
+	Backdate     Duration `json:"backdate"`
+	RequireRASSH bool     `json:"require_ra_ssh"`
+}
+
+// ChallengesConfig sets how long an enrollment nonce may be used.
+type ChallengesConfig struct {
+	TTL Duration `json:"ttl"`
+}
+
+// APIConfig sets request limits.
+type APIConfig struct {
+	MaxBodyBytes int64 `json:"max_body_bytes"`
+}
+
+// VerifierConfig chooses how evidence is verified: "local" or "maa".
+type VerifierConfig struct {
+	Mode  string      `json:"mode"`
+	Local LocalConfig `json:"local"`
+	MAA   MAAConfig   `json:"maa"`
+}
+
+// LocalConfig configures local quote verification.
+type LocalConfig struct {
+	// Collateral is "pcs" (fetch from Intel PCS into PCSCacheDir), "dir"
+	// (read Intel PCS response files from CollateralDir) or "none" (no TCB
+	// status; the default policy then rejects every quote).
+	Collateral    string `json:"collateral"`
+	CollateralDir string `json:"collateral_dir"`
+	PCSBaseURL    string `json:"pcs_base_url"`
+	PCSCacheDir   string `json:"pcs_cache_dir"`
+	// SimulationRoots are PEM files of simulated-TD root certificates whose
+	// quotes are accepted (marked simulated). Development and tests only.
+	SimulationRoots []string `json:"simulation_roots"`
+}
+
+// MAAConfig configures Microsoft Azure Attestation.
+type MAAConfig struct {
+	InstanceURL string `json:"instance_url"`
+	APIVersion  string `json:"api_version"`
+	// KeyCacheDir keeps MAA's signing keys on disk between fetches.
+	KeyCacheDir string `json:"key_cache_dir"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("8h", "5m").
+type Duration time.Duration
+
+// UnmarshalJSON parses a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"8h\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// loadConfig reads and validates the configuration file at path.
+func loadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	if len(b) > maxConfigSize {
+		return nil, fmt.Errorf("load config %s: larger than %d bytes", path, maxConfigSize)
+	}
+	var c Config
+	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	c.dir = filepath.Dir(abs)
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// path resolves a path from the file against the file's directory; "" stays "".
+func (c *Config) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+func (c *Config) validate() error {
+	var errs []string
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+	check(c.Listen != "", "listen is empty")
+	check(c.CAKey != "", "ca_key is empty")
+	check(c.Store != "", "store is empty")
+	check((c.TLS.Cert == "") == (c.TLS.Key == ""), "tls.cert and tls.key must both be set or both be empty")
+	check(oneOf(c.Log.Format, "", "json", "text"), "log.format %q is not json or text", c.Log.Format)
+	check(oneOf(c.Log.Level, "", "debug", "info", "warn", "error"), "log.level %q is not debug, info, warn or error", c.Log.Level)
+	check(len(c.Certificates.HostPatterns) > 0, "certificates.host_patterns is empty; name the fleet's domains, for example \"*.fleet.example.com\"")
+	for _, p := range c.Certificates.HostPatterns {
+		if err := ca.ValidatePattern(p); err != nil {
+			errs = append(errs, "certificates.host_patterns: "+err.Error())
+		}
+	}
+	check(c.Certificates.Lifetime >= 0 && c.Certificates.Backdate >= 0 && c.Challenges.TTL >= 0, "durations must not be negative")
+	check(c.API.MaxBodyBytes >= 0, "api.max_body_bytes must not be negative")
+	switch c.Verifier.Mode {
+	case "local":
+		l := c.Verifier.Local
+		check(oneOf(l.Collateral, "pcs", "dir", "none"), "verifier.local.collateral %q is not pcs, dir or none", l.Collateral)
+		check(l.Collateral != "dir" || l.CollateralDir != "", "verifier.local.collateral is dir but collateral_dir is empty")
+	case "maa":
+		check(strings.HasPrefix(c.Verifier.MAA.InstanceURL, "https://") || strings.HasPrefix(c.Verifier.MAA.InstanceURL, "http://127.0.0.1"),
+			"verifier.maa.instance_url %q must be an https URL", c.Verifier.MAA.InstanceURL)
+	default:
+		errs = append(errs, fmt.Sprintf("verifier.mode %q is not local or maa", c.Verifier.Mode))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/rassh/rassh/ca"
+	"github.com/rassh/rassh/store"
+)
+
+func init() {
+	commands["init"] = command{summary: "create a CA: key, configuration, store and first admin token", run: runInit}
+}
+
+// Files that init creates in the CA directory.
+const (
+	configFile     = "config.yaml"
+	caKeyFile      = "ca_key"
+	storeFile      = "rassh-ca.db"
+	adminTokenFile = "admin-token"
+)
+
+type initOptions struct {
+	Dir             string
+	KeyType         string
+	HostPatterns    []string
+	Listen          string
+	Collateral      string
+	Policy          string
+	SimulationRoots []string
+}
+
+func runInit(args []string) int {
+	fs := flag.NewFlagSet("rassh-ca init", flag.ContinueOnError)
+	var o initOptions
+	var patterns, roots string
+	fs.StringVar(&o.Dir, "dir", "", "directory for the new CA (created with mode 0700; must not hold a CA yet)")
+	fs.StringVar(&o.KeyType, "key-type", ca.KeyEd25519, "CA key type: "+strings.Join(ca.KeyTypes, ", "))
+	fs.StringVar(&patterns, "host-patterns", "", "comma-separated host patterns the CA may certify, for example '*.fleet.example.com'")
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8443", "address the API listens on")
+	fs.StringVar(&o.Collateral, "collateral", "pcs", "where TDX collateral comes from: pcs, dir or none")
+	fs.StringVar(&o.Policy, "policy", "", "attestation policy file (empty: the default CA policy)")
+	fs.StringVar(&roots, "simulation-roots", "", "comma-separated PEM files of simulated-TD roots to trust (development only)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	o.HostPatterns = splitList(patterns)
+	o.SimulationRoots = splitList(roots)
+	if err := absPaths(&o.Policy, o.SimulationRoots); err != nil {
+		fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
+		return exitUsage
+	}
+	if o.Dir == "" || len(o.HostPatterns) == 0 || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "rassh-ca init: --dir and --host-patterns are required, and no arguments are allowed")
+		fs.Usage()
+		return exitUsage
+	}
+	for _, p := range o.HostPatterns {
+		if err := ca.ValidatePattern(p); err != nil {
+			fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
+			return exitUsage
+		}
+	}
+
+	fingerprint, token, err := initCA(o)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
+		return exitRejected
+	}
+	fmt.Printf("created CA in %s\n", o.Dir)
+	fmt.Printf("  configuration:  %s\n", filepath.Join(o.Dir, configFile))
+	fmt.Printf("  CA public key:  %s\n", filepath.Join(o.Dir, caKeyFile+".pub"))
+	fmt.Printf("  admin token:    %s (token ID %s)\n", filepath.Join(o.Dir, adminTokenFile), store.TokenID(token))
+	fmt.Printf("  TLS certificate fingerprint (self-signed, development): %s\n", fingerprint)
+	fmt.Printf("start it with: rassh-ca serve --config %s\n", filepath.Join(o.Dir, configFile))
+	return exitOK
+}
+
+// absPaths makes the given paths absolute, since the configuration resolves
+// relative paths against its own directory, not the working directory.
+func absPaths(policy *string, roots []string) error {
+	var err error
+	if *policy != "" {
+		if *policy, err = filepath.Abs(*policy); err != nil {
+			return err
+		}
+	}
+	for i := range roots {
+		if roots[i], err = filepath.Abs(roots[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// initCA creates the CA directory's files. It refuses to touch a directory
+// that already holds any of them. It returns the TLS fingerprint and the
+// first admin token.
+func initCA(o initOptions) (fingerprint, token string, err error) {
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return "", "", err
+	}
+	for _, name := range []string{configFile, caKeyFile, caKeyFile + ".pub", storeFile, adminTokenFile, selfSignedCert, selfSignedKey} {
+		if _, err := os.Lstat(filepath.Join(o.Dir, name)); err == nil {
+			return "", "", fmt.Errorf("%s already exists: refusing to overwrite an existing CA", filepath.Join(o.Dir, name))
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return "", "", err
+		}
+	}
+
+	if err := writeCAKey(o.Dir, o.KeyType); err != nil {
+		return "", "", err
+	}
+	if err := writeConfig(o); err != nil {
+		return "", "", err
+	}
+	fingerprint, err = ensureSelfSigned(o.Dir, []string{"localhost", "127.0.0.1", "::1"}, time.Now())
+	if err != nil {
+		return "", "", err
+	}
+	token, err = createAdminToken(filepath.Join(o.Dir, storeFile), true, "created by rassh-ca init")
+	if err != nil {
+		return "", "", err
+	}
+	return fingerprint, token, writeNew(filepath.Join(o.Dir, adminTokenFile), []byte(token+"\n"), 0o600)
+}
+
+func writeCAKey(dir, keyType string) error {
+	key, err := ca.GenerateKey(keyType)
+	if err != nil {
+		return err
+	}
+	block, err := ssh.MarshalPrivateKey(key, "rassh CA")
+	if err != nil {
+		return fmt.Errorf("encode CA key: %w", err)
+	}
+	signer, err := ca.NewSigner(key)
+	if err != nil {
+		return err
+	}
+	if err := writeNew(filepath.Join(dir, caKeyFile), pem.EncodeToMemory(block), 0o600); err != nil {
+		return err
+	}
+	pub := ca.AuthorizedLine(signer.PublicKey()) + " rassh-ca\n"
+	return writeNew(filepath.Join(dir, caKeyFile+".pub"), []byte(pub), 0o644)
+}
+
+// createAdminToken stores a new admin token in the store at path and returns
+// it. The store must not be open in another process.
+func createAdminToken(path string, create bool, comment string) (string, error) {
+	st, err := store.Open(path, create)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	token, err := store.NewToken(rand.Reader, store.AdminTokenPrefix)
+	if err != nil {
+		return "", err
+	}
+	t := store.AdminToken{ID: store.TokenID(token), CreatedAt: time.Now().UTC(), Comment: comment}
+	if err := st.PutAdminToken(token, t); err != nil {
+		return "", err
+	}
+	ev := store.Event{Time: t.CreatedAt, Action: "admin-token.create", Outcome: store.OutcomeAccepted, Admin: t.ID, Reason: comment}
+	if _, err := st.AppendAudit(ev); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// writeNew creates a file that must not exist yet.
+func writeNew(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeConfig(o initOptions) error {
+	var b strings.Builder
+	if err := configTemplate.Execute(&b, o); err != nil {
+		return err
+	}
+	return writeNew(filepath.Join(o.Dir, configFile), []byte(b.String()), 0o600)
+}
+
+var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{"quote": quoteList}).Parse(`# rassh-ca configuration (YAML). Relative paths are relative to this file's
+# directory. Unknown fields are errors.
+
+# Address of the HTTPS API.
+listen: "{{.Listen}}"
+# CA private key, OpenSSH format, mode 0600.
+ca_key: ca_key
+# bbolt store: challenges, tokens, registrations, hosts, certificates, audit log.
+store: rassh-ca.db
+
+tls:
+  # Server certificate and key (PEM). Both empty: use self-signed.crt and
+  # self-signed.key here, generated on first use. Development only: agents
+  # then pin the certificate's SHA-256 fingerprint (--ca-fingerprint).
+  cert: ""
+  key: ""
+  # Names and addresses of a generated certificate.
+  hosts: ["localhost", "127.0.0.1", "::1"]
+
+log:
+  format: json   # json or text
+  level: info    # debug, info, warn or error
+
+certificates:
+  # Every principal must match one of these patterns (* and ? wildcards).
+  # They are also the patterns of the @cert-authority line served at /v1/ca.
+  host_patterns: [{{quote .HostPatterns}}]
+  lifetime: 8h   # validity after issue
+  backdate: 5m   # valid-after moved back for clock skew
+  # Mark every certificate as requiring ra-ssh (hosts may also ask for it).
+  require_ra_ssh: false
+
+challenges:
+  ttl: 5m        # how long an enrollment nonce may be used
+
+api:
+  max_body_bytes: 262144
+
+verifier:
+  mode: local    # local (quotes verified here) or maa (Microsoft Azure Attestation)
+  local:
+    # pcs: fetch Intel collateral from PCS into pcs_cache_dir; dir: read it
+    # from collateral_dir; none: no TCB status (the default policy then
+    # rejects every quote).
+    collateral: {{.Collateral}}
+    collateral_dir: ""
+    pcs_base_url: ""       # empty: Intel's PCS
+    pcs_cache_dir: pcs-cache
+    # PEM files of simulated-TD roots to trust. Development and tests only:
+    # their quotes come from software, not from a TD.
+    simulation_roots: [{{quote .SimulationRoots}}]
+  maa:
+    instance_url: ""       # for example https://sharedeus2.eus2.attest.azure.net
+    api_version: ""
+    key_cache_dir: maa-keys
+
+# Attestation policy file. Empty: collateral required, TCB status UpToDate,
+# no debug TDs, no simulated TDs.
+policy: {{printf "%q" .Policy}}
+`))
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
