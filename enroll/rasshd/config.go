@@ -2,6 +2,7 @@ package rasshd
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rassh/rassh/client/raproto"
@@ -41,6 +42,11 @@ type Config struct {
 	// TokenRefresh is how often the epoch token is refreshed, well within
 	// the clients' maximum token age, for example "2m".
 	TokenRefresh Duration `json:"token_refresh,omitempty"`
+
+	// MAAInstanceURL, when set, makes Microsoft Azure Attestation the token
+	// source, for example "https://sharedeus2.eus2.attest.azure.net". Empty
+	// means the rassh CA's token service (POST /v1/attest on the CA).
+	MAAInstanceURL string `json:"maa_instance_url,omitempty"`
 
 	// LockMemory calls mlockall so that no page of the agent is swapped out.
 	LockMemory bool `json:"lock_memory,omitempty"`
@@ -106,6 +112,9 @@ func (c *Config) Check() error {
 	}
 	if c.HostKeyAgentSocket != "" && c.HostKeyAgentSocket == c.socket() {
 		return fmt.Errorf("ra_ssh: hostkey_agent_socket and socket must differ, got %s for both", c.socket())
+	}
+	if c.MAAInstanceURL != "" && !strings.HasPrefix(c.MAAInstanceURL, "https://") {
+		return fmt.Errorf("ra_ssh: maa_instance_url %q must start with https://", c.MAAInstanceURL)
 	}
 	if c.EpochPeriod < 0 || c.TokenRefresh < 0 {
 		return fmt.Errorf("ra_ssh: negative epoch_period or token_refresh")
