@@ -34,6 +34,11 @@ type Issuer struct {
 	IssuedAt func() time.Time
 	// TD is the simulated TD's configuration.
 	TD tdxsim.TDConfig
+	// ClaimedIssuer is the iss of new tokens; empty means URL. Tests set it
+	// to forge tokens in another issuer's name.
+	ClaimedIssuer string
+	// Header adds or replaces header fields of new tokens.
+	Header map[string]any
 
 	mu     sync.Mutex
 	key    *ecdsa.PrivateKey
@@ -59,6 +64,16 @@ func NewIssuer(t testing.TB) *Issuer {
 	t.Cleanup(srv.Close)
 	iss.URL = srv.URL
 	return iss
+}
+
+// JWK returns the issuer's public key as a JWK.
+func (i *Issuer) JWK() map[string]string {
+	pub := i.key.PublicKey
+	x, y := make([]byte, 32), make([]byte, 32)
+	pub.X.FillBytes(x)
+	pub.Y.FillBytes(y)
+	return map[string]string{"kty": "EC", "crv": "P-256", "kid": i.kid, "use": "sig", "alg": "ES256",
+		"x": base64.RawURLEncoding.EncodeToString(x), "y": base64.RawURLEncoding.EncodeToString(y)}
 }
 
 // Config returns the issuer as a client trusts it, for hostPatterns.
@@ -87,7 +102,7 @@ func (i *Issuer) Attest(ctx context.Context, v binding.Value) (string, error) {
 	i.mu.Lock()
 	i.calls++
 	i.mu.Unlock()
-	return i.Sign(claims, nil)
+	return i.Sign(claims, i.Header)
 }
 
 // Sign issues a token over claims; header adds or replaces header fields.
@@ -96,8 +111,12 @@ func (i *Issuer) Sign(c *verifier.Claims, header map[string]any) (string, error)
 	if i.IssuedAt != nil {
 		iat = i.IssuedAt()
 	}
+	iss := i.URL
+	if i.ClaimedIssuer != "" {
+		iss = i.ClaimedIssuer
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-		"iss": i.URL, "iat": iat.Unix(), "nbf": iat.Unix(), "exp": iat.Add(time.Hour).Unix(),
+		"iss": iss, "iat": iat.Unix(), "nbf": iat.Unix(), "exp": iat.Add(time.Hour).Unix(),
 		"jti": base64.RawURLEncoding.EncodeToString(randomBytes(16)), "rassh": c,
 	})
 	tok.Header["kid"] = i.kid
@@ -112,15 +131,8 @@ func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	pub := i.key.PublicKey
-	x, y := make([]byte, 32), make([]byte, 32)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
-		"kty": "EC", "crv": "P-256", "kid": i.kid, "use": "sig", "alg": "ES256",
-		"x": base64.RawURLEncoding.EncodeToString(x), "y": base64.RawURLEncoding.EncodeToString(y),
-	}}})
+	json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{i.JWK()}})
 }
 
 func randomBytes(n int) []byte {
