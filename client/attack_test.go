@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/rassh/rassh/client"
-	"github.com/rassh/rassh/client/internal/sshdtest"
+	"github.com/rassh/rassh/client/sshdtest"
 	"github.com/rassh/rassh/client/raproto"
 	"github.com/rassh/rassh/verifier/binding"
 	"golang.org/x/crypto/ssh"
