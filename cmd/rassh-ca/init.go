@@ -131,7 +131,7 @@ func initCA(o initOptions) (fingerprint, token string, err error) {
 	if err := writeCAKey(o.Dir, o.KeyType); err != nil {
 		return "", "", err
 	}
-	if err := writeConfig(o); err != nil {
+	if err := writeConfigFile(o); err != nil {
 		return "", "", err
 	}
 	fingerprint, err = ensureSelfSigned(o.Dir, []string{"localhost", "127.0.0.1", "::1"}, time.Now())
@@ -201,7 +201,7 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 	return f.Close()
 }
 
-func writeConfig(o initOptions) error {
+func writeConfigFile(o initOptions) error {
 	var b strings.Builder
 	if err := configTemplate.Execute(&b, o); err != nil {
 		return err
