@@ -2,6 +2,7 @@ package rasshd
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -112,6 +113,10 @@ func (c *Config) Check() error {
 	}
 	if c.HostKeyAgentSocket != "" && c.HostKeyAgentSocket == c.socket() {
 		return fmt.Errorf("ra_ssh: hostkey_agent_socket and socket must differ, got %s for both", c.socket())
+	}
+	if c.HostKeyAgentSocket != "" && filepath.Dir(c.HostKeyAgentSocket) == filepath.Dir(c.socket()) {
+		return fmt.Errorf("ra_ssh: hostkey_agent_socket and socket must be in different directories, since the first is root-only (0700) and the second open to all users (0755); got %s for both",
+			filepath.Dir(c.socket()))
 	}
 	if c.MAAInstanceURL != "" && !strings.HasPrefix(c.MAAInstanceURL, "https://") {
 		return fmt.Errorf("ra_ssh: maa_instance_url %q must start with https://", c.MAAInstanceURL)

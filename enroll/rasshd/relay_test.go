@@ -114,6 +114,8 @@ func TestConfigCheck(t *testing.T) {
 			"ra_ssh: hostkey_agent_socket is set but no host_keys or generate_host_keys"},
 		{"same socket", Config{HostKeyAgentSocket: raproto.DefaultSocket, GenerateHostKeys: []string{"ed25519"}},
 			"ra_ssh: hostkey_agent_socket and socket must differ, got /run/ra-ssh/ra-ssh.sock for both"},
+		{"same directory", Config{HostKeyAgentSocket: "/run/rassh/hostkey.sock", Socket: "/run/rassh/ra-ssh.sock", GenerateHostKeys: []string{"ed25519"}},
+			"ra_ssh: hostkey_agent_socket and socket must be in different directories, since the first is root-only (0700) and the second open to all users (0755); got /run/rassh for both"},
 		{"refresh above period", Config{EpochPeriod: Duration(time.Minute), TokenRefresh: Duration(2 * time.Minute)},
 			"ra_ssh: token_refresh 2m0s exceeds epoch_period 1m0s"},
 	}
