@@ -64,8 +64,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res.Response)
 }
 
-// auditRejectedBody records an enrollment attempt whose body could not even
-// be decoded; the authority never sees it.
+// auditRejectedBody records an enrollment attempt whose body could not be
+// decoded, because such a request never reaches the authority.
 func (s *Server) auditRejectedBody(r *http.Request, derr *decodeError) {
 	ev := store.Event{
 		Time:    s.now(),

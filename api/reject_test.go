@@ -279,4 +279,3 @@ func TestPrincipalConflictAuditNamesOwner(t *testing.T) {
 		t.Errorf("audit reason %q identity %q, want %q for %s", ev.Reason, ev.Identity, want, td2.Identity())
 	}
 }
-

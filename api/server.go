@@ -1,8 +1,8 @@
 // Package api is the CA's REST API: enrollment (challenges, enrollments, CA
 // keys, the KRL), admin routes behind bearer tokens, and the operator
 // endpoints /metrics, /healthz and /readyz. Request bodies are size-limited
-// and unknown JSON fields are rejected; every error is a JSON wire.Error with
-// a public message while the cause goes to the log; each request produces one
+// and unknown JSON fields are rejected. Every error is a JSON wire.Error with
+// a public message, and the cause goes to the log. Each request produces one
 // structured log line.
 package api
 

@@ -8,7 +8,7 @@ import (
 	"github.com/rassh/rassh/store"
 )
 
-// grant is what authorization found: the identity the host enrolls as and
+// grant is the result of authorization: the identity the host enrolls as and
 // the principals it may have.
 type grant struct {
 	identity    string

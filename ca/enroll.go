@@ -28,11 +28,11 @@ type Result struct {
 	Event        store.Event
 }
 
-// Enroll runs the enrollment pipeline for a request from source (the client
-// address, for the audit log): burn the nonce, verify the evidence, check the
-// binding and the policy, authorize the identity, derive principals and
-// validity, sign one certificate per host key, re-check each, and record it
-// all in one store transaction. Every attempt, accepted or rejected, is
+// Enroll runs the enrollment pipeline for a request from source, the client
+// address for the audit log. It burns the nonce, verifies the evidence,
+// checks the binding and the policy, and authorizes the identity. Then it
+// derives principals and validity, signs one certificate per host key,
+// re-checks each, and records it all in one store transaction. Every attempt, accepted or rejected, is
 // written to the audit log. Errors are *Error.
 func (a *Authority) Enroll(ctx context.Context, req *wire.EnrollmentRequest, source string) (*Result, error) {
 	now := a.now()

@@ -233,4 +233,3 @@ func assertCode(t *testing.T, err error, code string) {
 		t.Fatalf("code %s (%v), want %s", e.Code, e, code)
 	}
 }
-

@@ -15,15 +15,15 @@ const ExtensionName = "rassh-attestation@rassh"
 // maxExtensionSize bounds the extension value ParseExtension reads.
 const maxExtensionSize = 1024
 
-// Extension is what a host certificate states about the attestation behind
-// it: only the verifier's name, a digest of the evidence, whether the host
-// requires ra-ssh, and whether the TD was simulated.
+// Extension is the attestation summary in a host certificate: only the
+// verifier's name, a digest of the evidence, whether the host requires
+// ra-ssh, and whether the TD was simulated.
 type Extension struct {
 	Verifier string `json:"verifier"` // verifier.VerifierLocal or verifier.VerifierMAA
 	// EvidenceSHA256 is SHA-256 over the quote followed by the runtime data,
 	// in lower-case hex.
 	EvidenceSHA256 string `json:"evidence_sha256"`
-	// RequireRASSH tells clients to refuse the host unless ra-ssh succeeds.
+	// RequireRASSH makes clients reject the host unless ra-ssh succeeds.
 	RequireRASSH bool `json:"require_ra_ssh"`
 	// Simulated is true when the evidence came from a simulated TD, which only
 	// development and test configurations accept.

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// template is what every certificate of one enrollment shares.
+// template holds the fields that every certificate of one enrollment shares.
 type template struct {
 	principals  []string
 	keyID       string

@@ -81,11 +81,11 @@ type Enrollment struct {
 	Now             time.Time
 }
 
-// CommitEnrollment burns the join token, checks that no principal is bound to
-// another identity, that no host key is revoked and that every serial is new,
-// then replaces the host record, indexes its principals, records the
-// certificates and appends the audit event, all in one transaction: either
-// all of it is written or none.
+// CommitEnrollment burns the join token and checks that no principal is bound
+// to another identity, that no host key is revoked and that every serial is
+// new. Then it replaces the host record, indexes its principals, records the
+// certificates and appends the audit event. All of it runs in one
+// transaction, so either all of it is written or none.
 //
 // It fails with an ErrJoinToken* error, *ConflictError, ErrKeyRevoked or
 // ErrSerialExists, and then writes nothing.

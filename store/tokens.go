@@ -91,7 +91,7 @@ func (s *Store) AdminToken(digest []byte) (AdminToken, error) {
 	return t, err
 }
 
-// Token prefixes, so a leaked token says what it is.
+// Token prefixes, so that a leaked token shows what kind it is.
 const (
 	JoinTokenPrefix  = "rassh-join-"
 	AdminTokenPrefix = "rassh-admin-"

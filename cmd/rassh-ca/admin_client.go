@@ -59,8 +59,8 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.insecure, "insecure", false, "do not authenticate the CA's TLS certificate (development only)")
 }
 
-// client builds the API client; needToken says whether the route is an
-// admin route.
+// client builds the API client. needToken is true for admin routes, which
+// need the admin token.
 func (c *clientFlags) client(needToken bool) (*apiClient, error) {
 	if c.caURL == "" {
 		return nil, errors.New("--ca is required")
@@ -124,7 +124,7 @@ func (c *clientFlags) tlsConfig() (*tls.Config, error) {
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("--ca-bundle %s holds no PEM certificate", c.bundle)
+			return nil, fmt.Errorf("--ca-bundle %s contains no PEM certificate", c.bundle)
 		}
 		return &tls.Config{RootCAs: pool}, nil
 	case c.insecure:
@@ -143,7 +143,7 @@ func parseFingerprint(s string) ([]byte, error) {
 	return b, nil
 }
 
-// do sends a request and decodes a JSON answer into out, unless out is a
+// do sends a request and decodes the JSON response into out, unless out is a
 // *[]byte, which receives the raw body.
 func (c *apiClient) do(method, path string, body, out any) error {
 	var reader io.Reader

@@ -86,9 +86,9 @@ type VerifierConfig struct {
 
 // LocalConfig configures local quote verification.
 type LocalConfig struct {
-	// Collateral is "pcs" (fetch from Intel PCS into PCSCacheDir), "dir"
-	// (read Intel PCS response files from CollateralDir) or "none" (no TCB
-	// status; the default policy then rejects every quote).
+	// Collateral is "pcs" to fetch from Intel PCS into PCSCacheDir, "dir" to
+	// read Intel PCS response files from CollateralDir, or "none". With none
+	// there is no TCB status, so the default policy rejects every quote.
 	Collateral    string `json:"collateral"`
 	CollateralDir string `json:"collateral_dir"`
 	PCSBaseURL    string `json:"pcs_base_url"`

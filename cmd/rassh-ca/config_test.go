@@ -75,4 +75,3 @@ func TestInitConfigLoads(t *testing.T) {
 		t.Errorf("config %+v", c)
 	}
 }
-

@@ -298,7 +298,7 @@ func ensureSelfSigned(dir string, hosts []string, now time.Time) (string, error)
 func pemFingerprint(b []byte) (string, error) {
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return "", errors.New("self-signed certificate file holds no PEM certificate")
+		return "", errors.New("self-signed certificate file contains no PEM certificate")
 	}
 	sum := sha256.Sum256(block.Bytes)
 	return hex.EncodeToString(sum[:]), nil

@@ -376,4 +376,3 @@ func mustCertBlob(t *testing.T, line string) []byte {
 	}
 	return k.Marshal()
 }
-
