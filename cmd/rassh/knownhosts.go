@@ -40,6 +40,12 @@ func runKnownHostsCommand(args []string) int {
 	}
 	name, keyType, keyBase64 := fs.Arg(0), fs.Arg(1), fs.Arg(2)
 
+	// Before the key exchange, ssh 9.2 asks with %t and %K set to "NONE" to
+	// learn which host key algorithms to prefer. No key is known then, so
+	// rassh lists none, and ssh keeps its default order.
+	if keyType == "NONE" && keyBase64 == "NONE" {
+		return exitOK
+	}
 	presented, err := parsePresentedKey(keyType, keyBase64)
 	if err != nil {
 		fail("known-hosts-command: %v", err)
