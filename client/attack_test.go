@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/rassh/rassh/client"
-	"github.com/rassh/rassh/client/sshdtest"
 	"github.com/rassh/rassh/client/raproto"
+	"github.com/rassh/rassh/client/sshdtest"
 	"github.com/rassh/rassh/verifier/binding"
 	"golang.org/x/crypto/ssh"
 )

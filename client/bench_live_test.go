@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/rassh/rassh/client"
-	"github.com/rassh/rassh/client/sshdtest"
 	"github.com/rassh/rassh/client/raproto"
+	"github.com/rassh/rassh/client/sshdtest"
 	"github.com/rassh/rassh/verifier/token"
 	"golang.org/x/crypto/ssh"
 )

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/rassh/rassh/client"
-	"github.com/rassh/rassh/client/sshdtest"
 	"github.com/rassh/rassh/client/raproto"
+	"github.com/rassh/rassh/client/sshdtest"
 	"github.com/rassh/rassh/verifier/token"
 	"golang.org/x/crypto/ssh"
 )
