@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-tdx-guest/pcs"
@@ -24,12 +25,22 @@ var intelRootPEM []byte
 
 const checkChain = "pck chain"
 
-// IntelRootPool returns a pool holding only the Intel SGX Root CA.
+var intelRoot = sync.OnceValue(func() *x509.Certificate {
+	block, _ := pem.Decode(intelRootPEM)
+	if block == nil {
+		panic("tdx: embedded Intel SGX Root CA is not PEM")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		panic("tdx: embedded Intel SGX Root CA does not parse: " + err.Error())
+	}
+	return cert
+})
+
+// IntelRootPool returns a new pool holding only the Intel SGX Root CA.
 func IntelRootPool() *x509.CertPool {
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(intelRootPEM) {
-		panic("tdx: embedded Intel SGX Root CA does not parse")
-	}
+	pool.AddCert(intelRoot())
 	return pool
 }
 

@@ -21,8 +21,8 @@ var (
 )
 
 // fuzzQuote runs the whole verifier on mutated quotes: it must never panic
-// (go-tdx-guest's parser is reached for v4), and what parses must be sized
-// as the format says.
+// (go-tdx-guest's parser is reached for v4), and every region of a quote that parses
+// must have the size the quote format defines.
 func fuzzQuote(f *testing.F, seeds []string) {
 	for _, path := range seeds {
 		f.Add(readFile(f, path))

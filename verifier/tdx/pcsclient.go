@@ -28,7 +28,7 @@ const (
 type PCSClient struct {
 	// BaseURL is the PCS API root. Empty means DefaultPCSBaseURL.
 	BaseURL string
-	// RootCRLURL is where the Intel SGX Root CA CRL is. Empty means
+	// RootCRLURL is the URL of the Intel SGX Root CA CRL. Empty means
 	// DefaultRootCRLURL.
 	RootCRLURL string
 	// CacheDir keeps fetched collateral in NewDirCollateral's layout, and
@@ -136,6 +136,7 @@ func (p *PCSClient) get(ctx context.Context, rawURL, chainHeader string, limit i
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("GET %s: status %s", rawURL, resp.Status)
 	}
+
 	body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("GET %s: %w", rawURL, err)
@@ -146,6 +147,7 @@ func (p *PCSClient) get(ctx context.Context, rawURL, chainHeader string, limit i
 	if chainHeader == "" {
 		return body, nil, nil
 	}
+
 	enc := resp.Header.Get(chainHeader)
 	if enc == "" || len(enc) > maxIssuerChainHeader {
 		return nil, nil, fmt.Errorf("GET %s: header %s is missing or longer than %d bytes", rawURL, chainHeader, maxIssuerChainHeader)

@@ -83,7 +83,8 @@ func TestPCSClientCachesUntilNextUpdate(t *testing.T) {
 		}
 	}
 
-	// The cache answers while fresh, so a PCS outage goes unnoticed.
+	// The cache serves the collateral while it is fresh, so a PCS outage
+	// goes unnoticed.
 	pcs.SetFailure(http.StatusServiceUnavailable)
 	if _, err := client.Collateral(context.Background(), fmspc, "platform"); err != nil {
 		t.Fatalf("cached collateral: %v", err)

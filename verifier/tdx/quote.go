@@ -9,15 +9,14 @@ import (
 // Layout of a TDX quote, from Intel's "TDX DCAP Quoting Library API" (quote
 // format v4 and v5). All integers are little-endian.
 const (
-	headerSize       = 48
-	bodyV4Size       = 584 // TD report 1.0 body (TDX 1.0)
-	bodyTD15Size     = 648 // TD report 1.5 body: the 1.0 body, TEE_TCB_SVN_2, MRSERVICETD
-	descriptorSize   = 6   // v5 only: body type (uint16) and body size (uint32)
-	signatureSize    = 64  // ECDSA P-256 r||s
-	attestKeySize    = 64  // ECDSA P-256 X||Y
-	qeReportSize     = 384 // SGX enclave report of the quoting enclave
-	certHeaderSize   = 6   // certification data type (uint16) and size (uint32)
-	qeAuthSizeLength = 2
+	headerSize     = 48
+	bodyV4Size     = 584 // TD report 1.0 body (TDX 1.0)
+	bodyTD15Size   = 648 // TD report 1.5 body: the 1.0 body, TEE_TCB_SVN_2, MRSERVICETD
+	descriptorSize = 6   // v5 only: body type (uint16) and body size (uint32)
+	signatureSize  = 64  // ECDSA P-256 r||s
+	attestKeySize  = 64  // ECDSA P-256 X||Y
+	qeReportSize   = 384 // SGX enclave report of the quoting enclave
+	certHeaderSize = 6   // certification data type (uint16) and size (uint32)
 
 	teeTypeTDX         = 0x81
 	attestKeyTypeP256  = 2
@@ -45,8 +44,7 @@ const (
 	bodyMROwnerCfg   = 280
 	bodyRTMR0        = 328
 	bodyReportData   = 520
-	bodyTEETCBSVN2   = 584 // TD 1.5 only
-	bodyMRServiceTD  = 600 // TD 1.5 only
+	// A TD 1.5 body continues with TEE_TCB_SVN_2 at 584 and MRSERVICETD at 600.
 )
 
 const checkFormat = "quote format"

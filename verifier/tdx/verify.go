@@ -71,14 +71,15 @@ func (v *Verifier) VerifyQuote(ctx context.Context, raw []byte) (*verifier.Claim
 	if err != nil {
 		return nil, err
 	}
-	if err := chain.anchor(v.trustedRoots(), v.SimulationRoots, now); err != nil {
+	roots := v.trustedRoots()
+	if err := chain.anchor(roots, v.SimulationRoots, now); err != nil {
 		return nil, err
 	}
 
 	// Intel-chained v4 goes through go-tdx-guest; everything else through
 	// this package's checks.
 	if q.version == quoteVersion4 && !chain.simulated {
-		err = verifyV4Library(raw, v.trustedRoots(), now)
+		err = verifyV4Library(raw, roots, now)
 	} else {
 		err = q.verifySignatures(chain.key)
 	}
@@ -92,7 +93,6 @@ func (v *Verifier) VerifyQuote(ctx context.Context, raw []byte) (*verifier.Claim
 	claims.EvidenceDigest = digest[:]
 
 	if v.Collateral != nil {
-		roots := v.trustedRoots()
 		if chain.simulated {
 			roots = v.SimulationRoots
 		}
