@@ -13,9 +13,9 @@ func init() {
 	commands["respond"] = command{summary: "relay one ra-ssh request from stdin to the agent (sshd's ra-ssh@rassh subsystem)", run: runRespond}
 }
 
-// runRespond is what sshd runs for "Subsystem ra-ssh@rassh
-// /usr/local/bin/rassh-agent respond": it relays one request frame from
-// stdin to the agent's ra-ssh socket and one response frame to stdout.
+// runRespond relays one request frame from stdin to the agent's ra-ssh
+// socket and one response frame to stdout. sshd runs it for "Subsystem
+// ra-ssh@rassh /usr/local/bin/rassh-agent respond".
 func runRespond(args []string) int {
 	fs := flag.NewFlagSet("respond", flag.ContinueOnError)
 	socket := fs.String("socket", raproto.DefaultSocket, "the agent's ra-ssh `socket`")

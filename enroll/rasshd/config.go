@@ -14,7 +14,7 @@ import (
 type Config struct {
 	// HostKeyAgentSocket is the socket sshd's HostKeyAgent option names, for
 	// example /run/rassh/hostkey.sock. Empty disables HostKeyAgent mode: the
-	// agent then holds no private keys and its answers are not session-bound.
+	// agent then holds no private keys and its responses are not session-bound.
 	HostKeyAgentSocket string `json:"hostkey_agent_socket,omitempty"`
 	// Socket is the ra-ssh socket; empty means raproto.DefaultSocket.
 	Socket string `json:"socket,omitempty"`

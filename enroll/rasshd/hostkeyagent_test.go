@@ -13,7 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// runAs runs a command as uid/gid 65534 (nobody) with SSH_AUTH_SOCK set.
+// runAsNobody runs a command as uid/gid 65534 (nobody) with SSH_AUTH_SOCK set.
 func runAsNobody(t *testing.T, socket string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(args[0], args[1:]...)

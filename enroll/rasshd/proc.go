@@ -9,9 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// procRoot is where process information is read; tests may point it
-// elsewhere.
-var procRoot = "/proc"
+// procRoot is the mount point of the proc file system.
+const procRoot = "/proc"
 
 // maxStatSize bounds /proc/PID/stat, whose command name is at most 16 bytes
 // and whose 52 numeric fields are at most 20 digits each.

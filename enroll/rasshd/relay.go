@@ -9,7 +9,7 @@ import (
 	"github.com/rassh/rassh/client/raproto"
 )
 
-// Relay timeouts: connecting to the agent, and the whole answer, which in
+// Relay timeouts: connecting to the agent, and the whole exchange, which in
 // fresh mode includes a quote and a round trip to the token service.
 const (
 	relayDialTimeout   = 5 * time.Second
@@ -47,14 +47,14 @@ func Relay(in io.Reader, out io.Writer, socket string) error {
 	answer, err := raproto.ReadRawFrame(conn)
 	if err != nil {
 		raproto.WriteFrame(out, raproto.Failure(raproto.CodeAgentDown, "responder: no answer from rassh-agent"))
-		return fmt.Errorf("respond: read agent answer: %w", err)
+		return fmt.Errorf("respond: read agent response: %w", err)
 	}
 
 	if frame, err = raproto.AppendFrame(nil, answer); err != nil {
 		return fmt.Errorf("respond: %w", err)
 	}
 	if _, err := out.Write(frame); err != nil {
-		return fmt.Errorf("respond: write answer: %w", err)
+		return fmt.Errorf("respond: write response: %w", err)
 	}
 	return nil
 }

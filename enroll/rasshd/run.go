@@ -39,7 +39,7 @@ type Agent struct {
 // serving. att makes the tokens of both modes. The sockets stay up when the
 // token source is unreachable, because sshd cannot complete any key exchange
 // without its HostKeyAgent: epoch mode then retries in the background and
-// answers "attestation_failed" meanwhile.
+// responds with "attestation_failed" meanwhile.
 func Start(cfg Config, att Attester, logger *slog.Logger) (*Agent, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
