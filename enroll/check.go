@@ -11,8 +11,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// CertCheck is what a certificate from the CA must satisfy before the agent
-// installs it.
+// CertCheck holds the expectations that a certificate from the CA must meet
+// before the agent installs it.
 type CertCheck struct {
 	// HostKey is the key the certificate must certify.
 	HostKey ssh.PublicKey

@@ -25,7 +25,7 @@ type Enroller struct {
 	Principals []string
 	// JoinToken is the one-time join token; empty enrolls without one.
 	JoinToken string
-	// RequireRASSH asks the CA to mark the certificates as requiring ra-ssh.
+	// RequireRASSH requests that the CA mark the certificates as requiring ra-ssh.
 	RequireRASSH bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time

@@ -34,7 +34,7 @@ type testCA struct {
 	usedTokens map[string]bool
 	lifetime   time.Duration
 	grant      []string // principals granted when the request names none
-	down       bool     // answer every request with 503
+	down       bool     // return 503 for every request
 	requests   []wire.EnrollmentRequest
 	// mutate, when set, changes each certificate before it is signed.
 	mutate func(*ssh.Certificate)

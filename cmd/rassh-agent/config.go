@@ -45,7 +45,7 @@ type caConfig struct {
 	CABundle string `json:"ca_bundle,omitempty"`
 	// SSHCAKeys are the trusted SSH CA public keys, as authorized_keys lines.
 	SSHCAKeys []string `json:"ssh_ca_keys,omitempty"`
-	// SSHCAKeysFile holds the trusted SSH CA keys; when it does not exist
+	// SSHCAKeysFile holds the trusted SSH CA keys. When it does not exist,
 	// the agent fetches GET /v1/ca once over the authenticated TLS
 	// connection and stores the keys there.
 	SSHCAKeysFile string `json:"ssh_ca_keys_file,omitempty"`
@@ -59,10 +59,10 @@ type hostConfig struct {
 	Principals []string `json:"principals,omitempty"`
 	// JoinTokenFile holds a one-time join token for the first enrollment.
 	JoinTokenFile string `json:"join_token_file,omitempty"`
-	// RequireRASSH asks the CA to mark the certificates as requiring ra-ssh.
+	// RequireRASSH requests that the CA mark the certificates as requiring ra-ssh.
 	RequireRASSH bool `json:"require_ra_ssh,omitempty"`
-	// CertDir is where certificates of in-memory keys go; empty means
-	// ra_ssh.public_key_dir, where sshd finds their public keys.
+	// CertDir is the directory for certificates of in-memory keys. Empty
+	// means ra_ssh.public_key_dir, where sshd finds their public keys.
 	CertDir string `json:"cert_dir,omitempty"`
 }
 

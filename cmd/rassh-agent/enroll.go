@@ -63,13 +63,13 @@ func newLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
 
-// agentEnv is what the agent's commands share: the configuration, the CA
-// client and the evidence provider. The ra-ssh server gets it too.
+// agentEnv holds the configuration, the CA client and the evidence provider
+// that the agent's commands and the ra-ssh server share.
 type agentEnv struct {
 	Config   *config
 	Logger   *slog.Logger
 	Provider enroll.Provider
-	// HTTPClient authenticates the CA as the ca section says.
+	// HTTPClient authenticates the CA as the ca section configures.
 	HTTPClient *http.Client
 	CA         *enroll.Client
 	CAKeys     []ssh.PublicKey
@@ -162,7 +162,7 @@ type usageError struct{ error }
 func (e usageError) Unwrap() error { return e.error }
 
 // exitCode maps an error to the command's exit status: configuration
-// errors are usage errors, refusals by the CA or of its answer are
+// errors are usage errors, rejections by the CA or of its certificates are
 // rejections, and everything else (network, CA failures) is undecided.
 func exitCode(err error) int {
 	var usage usageError

@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
 )
 
-// maxResponseSize bounds a TPM response read from a socket. TPM 2.0
-// responses are at most a few KiB (MAX_RESPONSE_SIZE is 4096 on most TPMs).
+// maxResponseSize bounds a TPM message read from a socket. TPM 2.0
+// responses are a few KiB, so the bound only stops a broken peer.
 const maxResponseSize = 64 << 10
 
 // OpenTPM opens the TPM at path: a character device such as /dev/tpmrm0, or
