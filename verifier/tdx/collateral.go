@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"time"
 
@@ -218,5 +217,3 @@ func unmarshalBounded(b []byte, v any, what string) error {
 	}
 	return nil
 }
-
-var errNoCollateral = errors.New("no collateral")

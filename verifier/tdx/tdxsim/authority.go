@@ -1,7 +1,7 @@
 // Package tdxsim is a simulated TDX trust domain for development and tests.
 //
-// An Authority holds a simulation PCK chain (a root CA whose subject says it
-// is a simulation, a PCK platform CA, and a PCK leaf certificate carrying
+// An Authority holds a simulation PCK chain (a root CA whose subject names it
+// a simulation, a PCK platform CA, and a PCK leaf certificate carrying
 // Intel's SGX extensions), a quoting enclave key and an attestation key. Its
 // quotes have Intel's quote v4 layout and pass tdx.Verifier only when the
 // verifier's SimulationRoots hold the authority's root; the claims then say
@@ -22,10 +22,10 @@ import (
 	"time"
 )
 
-// Subjects of the simulation chain. The root's names say "SIMULATED" and
-// "not Intel" so that nobody mistakes it for the Intel SGX Root CA; the
-// intermediate and leaf end like Intel's names so that code which derives the
-// PCS "ca" parameter from the issuer name works unchanged.
+// Subjects of the simulation chain. The root's names contain "SIMULATED" and
+// "not Intel" so that it cannot be mistaken for the Intel SGX Root CA. The
+// intermediate and leaf names end like Intel's, so code that derives the PCS
+// "ca" parameter from the issuer name works unchanged.
 const (
 	RootCommonName         = "rassh SIMULATED TDX Root CA (not Intel)"
 	IntermediateCommonName = "rassh SIMULATED PCK Platform CA"

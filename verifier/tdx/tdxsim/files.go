@@ -116,7 +116,7 @@ func LoadAuthority(dir string) (*Authority, error) {
 		}
 		ec, ok := key.(*ecdsa.PrivateKey)
 		if !ok {
-			return nil, fmt.Errorf("load simulation authority: %s holds a %T, want an ECDSA key", path, key)
+			return nil, fmt.Errorf("load simulation authority: %s contains a %T, want an ECDSA key", path, key)
 		}
 		*kf.key = ec
 	}
