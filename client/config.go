@@ -48,7 +48,7 @@ type Config struct {
 	// AllowNoRASSH connects to hosts that offer no ra-ssh, without the check,
 	// unless their certificate requires ra-ssh.
 	AllowNoRASSH bool `json:"allow_no_ra_ssh,omitempty"`
-	// AllowUnbound accepts answers that are not session-bound.
+	// AllowUnbound accepts responses that are not session-bound.
 	AllowUnbound bool `json:"allow_unbound,omitempty"`
 	// AllowSimulated accepts simulated TDs with the built-in policy.
 	AllowSimulated bool `json:"allow_simulated,omitempty"`

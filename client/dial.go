@@ -22,7 +22,7 @@ type Dialer struct {
 	// Auth are the authentication methods. Callers pass public-key methods
 	// only: nothing that asks for a password may run before the check.
 	Auth []ssh.AuthMethod
-	// Verifier checks ra-ssh answers. Nil means attestation is off, which is
+	// Verifier checks ra-ssh responses. Nil means attestation is off, which is
 	// refused for hosts whose certificate requires ra-ssh.
 	Verifier *Verifier
 	// Socket is the agent's ra-ssh socket on the host. Empty means
@@ -40,7 +40,7 @@ type Dialer struct {
 type Conn struct {
 	*ssh.Client
 	Host *HostIdentity
-	// Attestation is the verified ra-ssh answer, nil when the check was
+	// Attestation is the verified ra-ssh response, nil when the check was
 	// skipped (mode off, or a host without ra-ssh that the configuration
 	// allows).
 	Attestation *Result

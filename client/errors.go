@@ -14,15 +14,15 @@ import (
 var (
 	// ErrNoRASSH: the host offers neither the agent socket nor the subsystem.
 	ErrNoRASSH = errors.New("host does not offer ra-ssh")
-	// ErrAgentUnreachable: the host offers ra-ssh but no answer came back.
+	// ErrAgentUnreachable: the host offers ra-ssh but no response came back.
 	ErrAgentUnreachable = errors.New("the host's ra-ssh agent did not answer")
 	// ErrAgentBusy: the agent's quote queue stayed full.
 	ErrAgentBusy = errors.New("the host's ra-ssh agent is busy")
 	// ErrAgentFailure: the agent answered with an error status.
 	ErrAgentFailure = errors.New("the host's ra-ssh agent returned an error")
-	// ErrMalformedResponse: the answer is not a valid ra-ssh response.
+	// ErrMalformedResponse: the response is not a valid ra-ssh response.
 	ErrMalformedResponse = errors.New("malformed ra-ssh response")
-	// ErrModeMismatch: the answer is in a weaker mode than the one requested.
+	// ErrModeMismatch: the response is in a weaker mode than the one requested.
 	ErrModeMismatch = errors.New("ra-ssh answer in another mode")
 	// ErrNotSessionBound: the agent did not sign this session ID itself.
 	ErrNotSessionBound = errors.New("ra-ssh answer is not session-bound")
@@ -36,7 +36,7 @@ var (
 	// ErrPolicy: the attested claims do not meet the client's policy.
 	ErrPolicy = errors.New("attested claims do not meet the policy")
 	// ErrBinding: the token's binding value is not the one this connection
-	// expects, so the answer was made for another nonce, session or host key.
+	// expects, so the response was made for another nonce, session or host key.
 	ErrBinding = errors.New("binding value does not match this connection")
 	// ErrHostKeyNotInEpoch: the epoch does not cover the host key that signed
 	// this session.

@@ -24,7 +24,7 @@ const (
 // standard error for error messages.
 const maxResponderStderr = 1 << 10
 
-// exchange sends req to the host's agent and returns its answer: first over
+// exchange sends req to the host's agent and returns its response: first over
 // a direct-streamlocal@openssh.com channel to socket, then, if sshd refused
 // that channel, through the ra-ssh@rassh subsystem. It returns ErrNoRASSH
 // when sshd accepts neither.
@@ -59,7 +59,7 @@ func exchange(ctx context.Context, conn *ssh.Client, host, socket string, req *r
 	resp, err := roundTrip(ctx, req, stdout, stdin, sess)
 	if err != nil {
 		// The responder's exit status and standard error say why it did
-		// not answer; both arrive after its standard output ends.
+		// not response; both arrive after its standard output ends.
 		waitErr := waitSession(sess, responderWait)
 		return nil, ViaSubsystem, transportErr(host, ViaSubsystem, errors.Join(err, waitErr), stderr.String())
 	}
@@ -81,7 +81,7 @@ func roundTrip(ctx context.Context, req *raproto.Request, r io.Reader, w io.Writ
 	var resp raproto.Response
 	err := raproto.ReadFrame(r, &resp)
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("no answer: %w", ctx.Err())
+		return nil, fmt.Errorf("no response: %w", ctx.Err())
 	}
 	if err != nil {
 		return nil, err

@@ -1,6 +1,6 @@
 // Package client is the client side of ra-ssh: it checks a host's SSH
 // certificate against known_hosts and a KRL, asks the host's agent to attest
-// the current connection, and verifies the answer against this connection's
+// the current connection, and verifies the response against this connection's
 // nonce, session ID and host key before anything that matters is sent.
 package client
 
@@ -36,9 +36,9 @@ type ClaimsPolicy interface {
 	Check(c *verifier.Claims, now time.Time) error
 }
 
-// Policy is what the client requires of an ra-ssh answer.
+// Policy is what the client requires of an ra-ssh response.
 type Policy struct {
-	// Mode is raproto.ModeEpoch or raproto.ModeFresh. A fresh answer is
+	// Mode is raproto.ModeEpoch or raproto.ModeFresh. A fresh response is
 	// accepted when epoch was requested, never the other way round.
 	Mode string
 	// MaxTokenAge bounds now minus the token's iat. Zero means DefaultMaxTokenAge.
@@ -46,12 +46,12 @@ type Policy struct {
 	// MaxEpoch caps an epoch's not-after at the token's iat plus MaxEpoch,
 	// because the TD has no trusted clock. Zero means DefaultMaxEpoch.
 	MaxEpoch time.Duration
-	// AllowUnbound accepts answers from an agent that did not sign this
+	// AllowUnbound accepts responses from an agent that did not sign this
 	// session ID itself (it is not sshd's HostKeyAgent).
 	AllowUnbound bool
 }
 
-// Verifier verifies ra-ssh answers. It does no I/O of its own apart from what
+// Verifier verifies ra-ssh responses. It does no I/O of its own apart from what
 // Tokens does, so it is testable without a network.
 type Verifier struct {
 	Tokens TokenVerifier
@@ -62,7 +62,7 @@ type Verifier struct {
 	Now func() time.Time
 }
 
-// Result is a verified ra-ssh answer.
+// Result is a verified ra-ssh response.
 type Result struct {
 	Host         string
 	Mode         string
@@ -79,7 +79,7 @@ type Result struct {
 	EpochKey ssh.PublicKey
 }
 
-// Verify checks resp, the agent's answer to req, for host (the name the
+// Verify checks resp, the agent's response to req, for host (the name the
 // client dialed, which scopes the token's issuer). req must be the request
 // the client sent: its nonce from crypto/rand, the session ID it computed,
 // and the plain host key that signed the session.
@@ -146,7 +146,7 @@ func (v *Verifier) maxEpoch() time.Duration {
 	return v.Policy.MaxEpoch
 }
 
-// checkStatus checks the envelope of the answer: version, status and mode.
+// checkStatus checks the envelope of the response: version, status and mode.
 func checkStatus(host string, req *raproto.Request, resp *raproto.Response) error {
 	if resp == nil || resp.Version != raproto.ProtocolVersion {
 		return checkErr(host, "response", ErrMalformedResponse, "upgrade rassh-agent on the host or rassh here",
@@ -230,16 +230,17 @@ func checkFreshBinding(host string, req *raproto.Request, claims *verifier.Claim
 
 func bindingErr(host string, got []byte) error {
 	return checkErr(host, "binding", ErrBinding,
-		"the answer was made for another nonce, session or host key: a replay, a relay from another host, or a host key mismatch",
+		"the response was made for another nonce, session or host key: a replay, a relay from another host, or a host key mismatch",
 		"token carries %x…", got[:8])
 }
 
-// checkEpoch checks an epoch-mode answer: the token binds K_att, the host
-// keys and the not-after; this session's host key is among them; the capped
-// not-after has not passed; and K_att signed this connection's binding.
+// checkEpoch checks an epoch-mode response. The token must bind K_att, the
+// host keys and the not-after, and this session's host key must be among
+// them. The capped not-after must not have passed, and K_att must have
+// signed this connection's binding.
 func (v *Verifier) checkEpoch(host string, req *raproto.Request, ep *raproto.Epoch, claims *verifier.Claims, now time.Time, res *Result) error {
 	if ep == nil {
-		return checkErr(host, "response", ErrMalformedResponse, "", "epoch answer without epoch")
+		return checkErr(host, "response", ErrMalformedResponse, "", "epoch response without the epoch field")
 	}
 	want := binding.Epoch(ep.KAtt, ep.HostKeys, ep.NotAfter)
 	if subtle.ConstantTimeCompare(want[:], claims.UserData) != 1 {
@@ -263,7 +264,7 @@ func (v *Verifier) checkEpoch(host string, req *raproto.Request, ep *raproto.Epo
 	key, err := verifyEpochSignature(req, ep)
 	if err != nil {
 		return checkErr(host, "epoch-signature", ErrEpochSignature,
-			"the answer was not signed for this connection: a replay or a relay", "%v", err)
+			"the response was not signed for this connection: a replay or a relay", "%v", err)
 	}
 	res.EpochNotAfter = notAfter
 	res.EpochKey = key
