@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/rassh/rassh/client/raproto"
 )
@@ -91,6 +94,9 @@ func TestStartGeneratesKeys(t *testing.T) {
 			t.Fatalf("%s public key file: %v, mode %v", typ, err, info)
 		}
 	}
+	if dumpable, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err != nil || dumpable != 0 {
+		t.Fatalf("process dumpable = %d (%v) after Start, want 0", dumpable, err)
+	}
 	waitFor(t, "the first epoch", func() bool {
 		_, _, err := a.Server.Epoch.answer([64]byte{})
 		return err == nil
@@ -98,6 +104,31 @@ func TestStartGeneratesKeys(t *testing.T) {
 	resp := a.Server.Answer(context.Background(), testRequest(raproto.ModeEpoch, a.HostKeys[0].Marshal()), 0)
 	if resp.Code != raproto.CodeUnknownSession {
 		t.Fatalf("code %q, want %q before any SSH connection", resp.Code, raproto.CodeUnknownSession)
+	}
+}
+
+func TestListenPublicGroup(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "ra", "ra-ssh.sock")
+	l, err := ListenPublic(sock, 65534)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	info, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o660 || info.Sys().(*syscall.Stat_t).Gid != 65534 {
+		t.Fatalf("socket mode %o gid %d, want 660 and 65534", info.Mode().Perm(), info.Sys().(*syscall.Stat_t).Gid)
+	}
+}
+
+func TestListenRefusesNonSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ra-ssh.sock")
+	os.WriteFile(path, []byte("keep me"), 0o600)
+	_, err := ListenPublic(path, -1)
+	if err == nil || err.Error() != "listen on "+path+": "+path+" exists and is not a socket" {
+		t.Fatalf("err = %v", err)
 	}
 }
 
