@@ -210,12 +210,10 @@ func TestAttackForgedTokens(t *testing.T) {
 			return hmacResign(t, raw, trusted.JWK()), err
 		}, "token alg"},
 		"embedded jwk": {func(ctx context.Context, v binding.Value) (string, error) {
-			forger.Header = map[string]any{"jwk": forger.JWK()}
-			return forger.Attest(ctx, v)
+			return forger.AttestWithHeader(ctx, v, map[string]any{"jwk": forger.JWK()})
 		}, "token signature"},
 		"jku to the forger's key set": {func(ctx context.Context, v binding.Value) (string, error) {
-			forger.Header = map[string]any{"jku": forger.URL + "/v1/jwks", "kid": "forged"}
-			return forger.Attest(ctx, v)
+			return forger.AttestWithHeader(ctx, v, map[string]any{"jku": forger.URL + "/v1/jwks", "kid": "forged"})
 		}, "token kid"},
 		"untrusted issuer's own name": {func(ctx context.Context, v binding.Value) (string, error) {
 			return sshdtest.NewIssuer(t).Attest(ctx, v)

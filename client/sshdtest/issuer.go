@@ -91,6 +91,11 @@ func (i *Issuer) Calls() int {
 
 // Attest implements rasshd.Attester.
 func (i *Issuer) Attest(ctx context.Context, v binding.Value) (string, error) {
+	return i.AttestWithHeader(ctx, v, i.Header)
+}
+
+// AttestWithHeader is Attest with header fields added to the token's header.
+func (i *Issuer) AttestWithHeader(ctx context.Context, v binding.Value, header map[string]any) (string, error) {
 	quote, err := i.sim.Quote(v, i.TD)
 	if err != nil {
 		return "", err
@@ -102,7 +107,7 @@ func (i *Issuer) Attest(ctx context.Context, v binding.Value) (string, error) {
 	i.mu.Lock()
 	i.calls++
 	i.mu.Unlock()
-	return i.Sign(claims, i.Header)
+	return i.Sign(claims, header)
 }
 
 // Sign issues a token over claims; header adds or replaces header fields.
