@@ -9,8 +9,9 @@ import (
 // ExtensionName is the host certificate extension the rassh CA writes. Its
 // value has the JSON shape of Extension.
 //
-// NOTE: the CA package exports the same name and parser; this copy keeps the
-// client free of the CA's dependencies, and the tests check both agree.
+// The CA package exports the same name and a stricter parser. This copy keeps
+// the client free of the CA's dependencies; extension_test.go checks that
+// both read the CA's values alike.
 const ExtensionName = "rassh-attestation@rassh"
 
 // MaxExtensionSize bounds the extension's JSON value.
@@ -24,6 +25,8 @@ type Extension struct {
 	// RequireRASSH makes clients refuse the host without an ra-ssh check,
 	// whatever their flags say.
 	RequireRASSH bool `json:"require_ra_ssh"`
+	// Simulated is true when the CA enrolled a simulated TD.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // ParseExtension decodes the extension's value. Unknown fields are ignored so
