@@ -154,13 +154,17 @@ func (c *config) joinToken() (string, error) {
 // in ssh_ca_keys_file, which is filled from GET /v1/ca on first use.
 func (c *config) caKeys(ctx context.Context, client *enroll.Client, logger *slog.Logger) ([]ssh.PublicKey, error) {
 	if len(c.CA.SSHCAKeys) > 0 {
-		return enroll.ParseCAKeys(c.CA.SSHCAKeys)
+		keys, err := enroll.ParseCAKeys(c.CA.SSHCAKeys)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("ca.ssh_ca_keys: %w", err)}
+		}
+		return keys, nil
 	}
 	data, err := readBounded(c.CA.SSHCAKeysFile, maxConfigSize)
 	if err == nil {
 		keys, err := enroll.ParseCAKeys(strings.Split(string(data), "\n"))
 		if err != nil {
-			return nil, fmt.Errorf("ssh CA keys %s: %w", c.CA.SSHCAKeysFile, err)
+			return nil, usageError{fmt.Errorf("ssh CA keys %s: %w", c.CA.SSHCAKeysFile, err)}
 		}
 		return keys, nil
 	}

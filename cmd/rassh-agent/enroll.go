@@ -40,8 +40,12 @@ func runEnroll(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	env, err := newAgentEnv(ctx, cfg, logger)
+	env, err := newAgentEnv(cfg, logger)
 	if err != nil {
+		logger.Error("agent setup failed", "error", err)
+		return exitCode(err)
+	}
+	if env.CAKeys, err = cfg.caKeys(ctx, env.CA, logger); err != nil {
 		logger.Error("agent setup failed", "error", err)
 		return exitCode(err)
 	}
@@ -75,7 +79,9 @@ type agentEnv struct {
 	CAKeys     []ssh.PublicKey
 }
 
-func newAgentEnv(ctx context.Context, cfg *config, logger *slog.Logger) (*agentEnv, error) {
+// newAgentEnv builds the environment without contacting the CA; CAKeys is
+// left for the command to fill.
+func newAgentEnv(cfg *config, logger *slog.Logger) (*agentEnv, error) {
 	httpClient, err := enroll.NewHTTPClient(enroll.TLSOptions{Fingerprint: cfg.CA.TLSFingerprint, CABundle: cfg.CA.CABundle})
 	if err != nil {
 		return nil, usageError{err}
@@ -84,17 +90,13 @@ func newAgentEnv(ctx context.Context, cfg *config, logger *slog.Logger) (*agentE
 	if err != nil {
 		return nil, usageError{err}
 	}
-	env := &agentEnv{
+	return &agentEnv{
 		Config:     cfg,
 		Logger:     logger,
 		Provider:   provider,
 		HTTPClient: httpClient,
 		CA:         &enroll.Client{BaseURL: cfg.CA.URL, HTTPClient: httpClient},
-	}
-	if env.CAKeys, err = cfg.caKeys(ctx, env.CA, logger); err != nil {
-		return nil, err
-	}
-	return env, nil
+	}, nil
 }
 
 // agent builds the enrollment agent. keys are the in-memory host keys of

@@ -41,27 +41,32 @@ func newHost(t *testing.T, dir string) *host {
 	return h
 }
 
-// startSSHD starts sshd on a free loopback port with the host certificate.
-// A port taken between the probe and sshd's bind is retried.
+// startSSHD starts sshd on a free loopback port with the host key and its
+// certificate.
 func (h *host) startSSHD(t *testing.T) {
+	t.Helper()
+	h.startSSHDWith(t, []string{"HostKey " + h.keyPath, "HostCertificate " + h.certPath})
+}
+
+// startSSHDWith starts sshd on a free loopback port with the given host key
+// lines. A port taken between the probe and sshd's bind is retried.
+func (h *host) startSSHDWith(t *testing.T, hostKeyLines []string) {
 	t.Helper()
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		h.port = freePort(t)
-		config := strings.Join([]string{
-			"HostKey " + h.keyPath,
-			"HostCertificate " + h.certPath,
+		config := strings.Join(append(hostKeyLines,
 			fmt.Sprintf("ListenAddress 127.0.0.1:%d", h.port),
 			"PidFile none",
-			"AuthorizedKeysFile " + filepath.Join(h.dir, "authorized_keys"),
+			"AuthorizedKeysFile "+filepath.Join(h.dir, "authorized_keys"),
 			"StrictModes no",
 			"UsePAM no",
 			"PasswordAuthentication no",
 			"KbdInteractiveAuthentication no",
 			"PermitRootLogin prohibit-password",
-		}, "\n") + "\n"
+		), "\n") + "\n"
 		configPath := filepath.Join(h.dir, "sshd_config")
 		if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
 			t.Fatal(err)
@@ -85,7 +90,7 @@ func (h *host) startSSHD(t *testing.T) {
 }
 
 // servedSerial returns the serial of the certificate sshd presents, read
-// with ssh-keyscan -c, or 0 while sshd does not answer (during a reload).
+// with ssh-keyscan -c, or 0 while sshd is unreachable (during a reload).
 func (h *host) servedSerial(t *testing.T) uint64 {
 	t.Helper()
 	out, err := exec.Command("ssh-keyscan", "-c", "-T", "2", "-p", strconv.Itoa(h.port), "127.0.0.1").Output()

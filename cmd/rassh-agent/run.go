@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/rassh/rassh/enroll"
 	"github.com/rassh/rassh/enroll/rasshd"
@@ -67,7 +71,7 @@ func runRun(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	env, err := newAgentEnv(ctx, cfg, logger)
+	env, err := newAgentEnv(cfg, logger)
 	if err != nil {
 		logger.Error("agent setup failed", "error", err)
 		return exitCode(err)
@@ -85,6 +89,14 @@ func runRun(args []string) int {
 		defer server.Close()
 		keys = server.HostKeys()
 	}
+	if env.CAKeys, err = waitCAKeys(ctx, env); err != nil {
+		if ctx.Err() != nil {
+			logger.Info("agent stopped")
+			return exitOK
+		}
+		logger.Error("agent setup failed", "error", err)
+		return exitCode(err)
+	}
 	agent, err := env.agent(keys)
 	if err != nil {
 		logger.Error("agent setup failed", "error", err)
@@ -98,4 +110,32 @@ func runRun(args []string) int {
 	}
 	logger.Info("agent stopped")
 	return exitOK
+}
+
+// waitCAKeys returns the trusted SSH CA keys, retrying a CA that cannot be
+// reached, so that a host booting while the CA is down keeps its ra-ssh
+// server up and enrolls once the CA is back.
+func waitCAKeys(ctx context.Context, env *agentEnv) ([]ssh.PublicKey, error) {
+	delay := time.Duration(env.Config.Renewal.MinBackoff)
+	if delay <= 0 {
+		delay = enroll.DefaultMinBackoff
+	}
+	maxDelay := time.Duration(env.Config.Renewal.MaxBackoff)
+	if maxDelay <= 0 {
+		maxDelay = enroll.DefaultMaxBackoff
+	}
+	for attempt := 1; ; attempt++ {
+		keys, err := env.Config.caKeys(ctx, env.CA, env.Logger)
+		var usage usageError
+		if err == nil || errors.As(err, &usage) {
+			return keys, err
+		}
+		env.Logger.Warn("fetching the SSH CA keys failed; retrying", "error", err, "attempt", attempt, "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, maxDelay)
+	}
 }
