@@ -28,7 +28,7 @@ var (
 	authority     *tdxsim.Authority
 )
 
-func simulatedProvider(t *testing.T) Provider {
+func simulatedProvider(t testing.TB) Provider {
 	t.Helper()
 	authorityOnce.Do(func() {
 		var err error
@@ -39,7 +39,7 @@ func simulatedProvider(t *testing.T) Provider {
 	return &tee.Simulated{Authority: authority}
 }
 
-func hostKey(t *testing.T) (ssh.PublicKey, ed25519.PrivateKey) {
+func hostKey(t testing.TB) (ssh.PublicKey, ed25519.PrivateKey) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -52,7 +52,7 @@ func hostKey(t *testing.T) (ssh.PublicKey, ed25519.PrivateKey) {
 	return key, priv
 }
 
-func pinnedClient(t *testing.T, ca *testCA) *Client {
+func pinnedClient(t testing.TB, ca *testCA) *Client {
 	t.Helper()
 	sum := sha256.Sum256(ca.server.Certificate().Raw)
 	httpClient, err := NewHTTPClient(TLSOptions{Fingerprint: hex.EncodeToString(sum[:])})
@@ -62,7 +62,7 @@ func pinnedClient(t *testing.T, ca *testCA) *Client {
 	return &Client{BaseURL: ca.server.URL, HTTPClient: httpClient}
 }
 
-func newEnroller(t *testing.T, ca *testCA, keys ...ssh.PublicKey) *Enroller {
+func newEnroller(t testing.TB, ca *testCA, keys ...ssh.PublicKey) *Enroller {
 	t.Helper()
 	return &Enroller{
 		CA:       pinnedClient(t, ca),
@@ -312,5 +312,18 @@ func TestJoinTokenDigest(t *testing.T) {
 	sum := sha256.Sum256([]byte("tok"))
 	if !bytes.Equal(JoinTokenDigest("tok"), sum[:]) {
 		t.Errorf("digest is not SHA-256 of the token")
+	}
+}
+
+// BenchmarkEnrollLoopbackCA measures one enrollment against the loopback
+// HTTPS test CA: challenge, simulated quote, request, and certificate checks.
+func BenchmarkEnrollLoopbackCA(b *testing.B) {
+	ca := newTestCA(b)
+	k, _ := hostKey(b)
+	e := newEnroller(b, ca, k)
+	for b.Loop() {
+		if _, err := e.Enroll(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -40,7 +40,7 @@ type testCA struct {
 	mutate func(*ssh.Certificate)
 }
 
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t testing.TB) *testCA {
 	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
