@@ -74,3 +74,18 @@ func TestEnrollExitCodes(t *testing.T) {
 		t.Errorf("extra argument: exit %d, expected %d", code, exitUsage)
 	}
 }
+
+func TestSimInitRefusesOverwrite(t *testing.T) {
+	_, agentBin := binaries(t)
+	dir := filepath.Join(t.TempDir(), "sim")
+	if code, out := agentExit(t, agentBin, "sim-init", "--dir", dir); code != exitOK {
+		t.Fatalf("sim-init: exit %d:\n%s", code, out)
+	}
+	if _, err := tdxsim.LoadAuthority(dir); err != nil {
+		t.Fatalf("load the created authority: %v", err)
+	}
+	code, out := agentExit(t, agentBin, "sim-init", "--dir", dir)
+	if code != exitUsage || !strings.Contains(out, "already exists; not overwriting") {
+		t.Errorf("second sim-init: exit %d, expected %d:\n%s", code, exitUsage, out)
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/rassh/rassh/enroll"
-	"github.com/rassh/rassh/verifier/tdx/tdxsim"
 )
 
 const sshdPath = "/usr/sbin/sshd"
@@ -152,14 +151,8 @@ func TestAgentRenewalWithRealSSHD(t *testing.T) {
 	dir := worldTempDir(t)
 
 	// A simulated TD with its own identity, and a CA that trusts its root.
-	sim, err := tdxsim.NewAuthority(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	simDir := filepath.Join(dir, "tdxsim")
-	if err := sim.Save(simDir); err != nil {
-		t.Fatal(err)
-	}
+	run(t, agentBin, "sim-init", "--dir", simDir)
 	const lifetime = 15 * time.Second
 	ca := startCA(t, caBin, dir, filepath.Join(simDir, "root.pem"), lifetime)
 	tokenFile := filepath.Join(dir, "join-token")
