@@ -77,7 +77,7 @@ func (cfg SimulatedConfig) tdConfig() (tdxsim.TDConfig, error) {
 		}
 		b, err := hex.DecodeString(f.hex)
 		if err != nil || len(b) != 48 {
-			return td, fmt.Errorf("invalid %s %q, expected 96 hex digits", f.name, f.hex)
+			return td, fmt.Errorf("invalid %s %q, expected 96 hex digits (quoted in YAML, which reads unquoted digits as a number)", f.name, f.hex)
 		}
 		*f.dst = b
 	}

@@ -227,7 +227,7 @@ func TestSimulatedConfigInvalidMeasurement(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := NewSimulated(SimulatedConfig{AuthorityDir: dir, MROwner: "abcd"}, slog.New(slog.DiscardHandler))
-	want := `simulated TD: invalid mrowner "abcd", expected 96 hex digits`
+	want := `simulated TD: invalid mrowner "abcd", expected 96 hex digits (quoted in YAML, which reads unquoted digits as a number)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, expected %s", err, want)
 	}
