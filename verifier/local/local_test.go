@@ -22,7 +22,7 @@ import (
 // (2024-05-17 to 2031-05-17).
 var azureTime = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
-func readTestdata(t *testing.T, path string) []byte {
+func readTestdata(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", path))
 	if err != nil {
