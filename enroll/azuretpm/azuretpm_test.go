@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha512"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -119,6 +120,52 @@ func TestEvidenceThroughParavisor(t *testing.T) {
 	if n := vm.imds.Requests.Load(); n != 2 {
 		t.Errorf("IMDS served %d quotes, expected 2", n)
 	}
+}
+
+func TestEvidenceConcurrentCalls(t *testing.T) {
+	// Renewal and ra-ssh share one provider; each call must get its own
+	// binding into the report.
+	vm := startVM(t, true)
+	p := vm.provider(t)
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			v := value(fmt.Sprint("concurrent ", i))
+			ev, err := p.Evidence(context.Background(), v)
+			if err == nil {
+				_, err = azure.CheckLinks(mustReportData(t, vm, ev), ev.RuntimeData)
+			}
+			if err == nil {
+				err = checkUserData(ev, v)
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func mustReportData(t *testing.T, vm *simulatedVM, ev verifier.Evidence) []byte {
+	claims, err := (&tdx.Verifier{SimulationRoots: vm.authority.RootPool()}).VerifyQuote(context.Background(), ev.Quote)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	return claims.ReportData
+}
+
+func checkUserData(ev verifier.Evidence, v binding.Value) error {
+	rd, err := azure.ParseRuntimeData(ev.RuntimeData)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(rd.UserData, v[:]) {
+		return fmt.Errorf("user-data %X, expected %X", rd.UserData, v[:])
+	}
+	return nil
 }
 
 func TestEvidenceStaleReport(t *testing.T) {

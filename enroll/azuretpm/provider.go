@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/go-tpm/tpm2/transport"
@@ -49,6 +50,11 @@ type Provider struct {
 	// ReportTimeout bounds the wait for a fresh HCL report; zero means
 	// DefaultReportTimeout.
 	ReportTimeout time.Duration
+
+	// mu serializes Evidence calls: the user-data index and the report are
+	// one per VM, so a concurrent write would replace the report another
+	// call waits for. Other processes that write the index still can.
+	mu sync.Mutex
 }
 
 // New returns a provider for cfg.
@@ -75,6 +81,8 @@ func New(cfg Config) (*Provider, error) {
 // report, and asks IMDS for the quote of its TDREPORT. The evidence carries
 // the exact runtime-data bytes that the quote's REPORTDATA hashes.
 func (p *Provider) Evidence(ctx context.Context, v binding.Value) (verifier.Evidence, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	tpm, err := p.Open()
 	if err != nil {
 		return verifier.Evidence{}, fmt.Errorf("azure: %w", err)
