@@ -282,7 +282,7 @@ func TestRecordedReportsParse(t *testing.T) {
 }
 
 func TestRecordedQuoteMatchesReport(t *testing.T) {
-	// IMDS's real answer for the recorded report passes the agent's check.
+	// The quote that IMDS returned for the recorded report passes the agent's check.
 	raw := readFile(t, "../../testdata/ita-aztdx/azure_hcl_report.bin")
 	quote := readFile(t, "../../testdata/ita-aztdx/azure_td_quote.bin")
 	recorded := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,9 @@
 // Package azuretpm gets attestation evidence on an Azure TDX confidential VM.
-// The guest cannot choose a quote's REPORTDATA there: it writes the binding
-// value to a vTPM NV index, the paravisor puts it into the runtime data of a
-// fresh HCL report, and the Instance Metadata Service (IMDS) turns that
-// report's TDREPORT into a quote whose REPORTDATA commits to the runtime data.
+// The guest cannot choose a quote's REPORTDATA there. Instead it writes the
+// binding value to a vTPM NV index, and the paravisor puts it into the
+// runtime data of a fresh HCL report. The Instance Metadata Service (IMDS)
+// then turns that report's TDREPORT into a quote whose REPORTDATA commits to
+// the runtime data.
 package azuretpm
 
 import (
@@ -78,7 +79,7 @@ func New(cfg Config) (*Provider, error) {
 }
 
 // Evidence writes v to the user-data NV index, reads the regenerated HCL
-// report, and asks IMDS for the quote of its TDREPORT. The evidence carries
+// report, and requests the quote of its TDREPORT from IMDS. The evidence carries
 // the exact runtime-data bytes that the quote's REPORTDATA hashes.
 func (p *Provider) Evidence(ctx context.Context, v binding.Value) (verifier.Evidence, error) {
 	p.mu.Lock()
@@ -100,7 +101,7 @@ func (p *Provider) Evidence(ctx context.Context, v binding.Value) (verifier.Evid
 	return p.quoteEvidence(ctx, report)
 }
 
-// quoteEvidence asks IMDS for the quote of report's TDREPORT and checks
+// quoteEvidence requests the quote of report's TDREPORT from IMDS and checks
 // that the quote carries the TDREPORT's REPORTDATA.
 func (p *Provider) quoteEvidence(ctx context.Context, report *azure.HCLReport) (verifier.Evidence, error) {
 	quote, err := p.IMDS.TDQuote(ctx, report.RawTDReport)
