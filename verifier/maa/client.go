@@ -51,7 +51,7 @@ type Client struct {
 	// negative value means no retries.
 	MaxRetries int
 	// MaxRetryWait caps the wait before one retry, including a wait that
-	// MAA asks for with Retry-After. Zero means DefaultMaxRetryWait.
+	// MAA requests with Retry-After. Zero means DefaultMaxRetryWait.
 	MaxRetryWait time.Duration
 
 	// backoff is the wait before the first retry, doubled for each further

@@ -223,7 +223,7 @@ func TestAttestWrongEvidenceKind(t *testing.T) {
 	}
 }
 
-// failFirst answers the first n attest requests with status and then passes
+// failFirst responds to the first n attest requests with status and then passes
 // them on, counting all of them. Other requests (/certs) pass uncounted.
 func failFirst(n int32, status int, retryAfter string, count *atomic.Int32) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {

@@ -11,11 +11,12 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/rassh/rassh/verifier"
 )
 
-// maxResponseSize bounds MAA's answer. TdxVm tokens are a few KiB.
+// maxResponseSize bounds MAA's response. TdxVm tokens are a few KiB.
 const maxResponseSize = 256 << 10
 
 // post sends body with bounded retries and returns the token.
@@ -81,7 +82,7 @@ func parseToken(instance string, data []byte) (string, time.Duration, error) {
 		Token string `json:"token"`
 	}
 	if err := json.Unmarshal(data, &answer); err != nil || answer.Token == "" {
-		return "", -1, &verifier.UndecidedError{Op: "maa attest", Err: fmt.Errorf("%s: answer holds no token", instance)}
+		return "", -1, &verifier.UndecidedError{Op: "maa attest", Err: fmt.Errorf("%s: response contains no token", instance)}
 	}
 	return answer.Token, -1, nil
 }
@@ -154,7 +155,11 @@ func errorMessage(data []byte) string {
 	}, text)
 	const max = 300
 	if len(text) > max {
-		text = text[:max] + "..."
+		cut := max
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "..."
 	}
 	if text == "" {
 		return "(no message)"

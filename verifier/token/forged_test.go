@@ -91,7 +91,7 @@ func TestForgedHMACWithPublicKey(t *testing.T) {
 
 // TestForgedHeaderKeys signs with an attacker's key and points every key
 // header at it. The headers are never followed: the attacker's key-set
-// server sees no request, and the token fails against the pinned key.
+// server gets no request, and the token fails against the pinned key.
 func TestForgedHeaderKeys(t *testing.T) {
 	li := newLocalIssuer(t)
 	attacker, err := maatest.NewKey(li.url)

@@ -3,10 +3,10 @@ package token
 import "strings"
 
 // matchHost reports whether host matches patterns the way ssh_config's Host
-// lists match (ssh_config(5), PATTERNS): case-insensitive, "*" for any run
-// of characters, "?" for one, and a pattern prefixed with "!" excludes the
-// hosts it matches even when another pattern includes them. A trailing dot
-// on host is ignored.
+// lists match (ssh_config(5), PATTERNS). Matching is case-insensitive, "*"
+// matches any run of characters and "?" one character. A pattern prefixed
+// with "!" excludes the hosts it matches, even when another pattern includes
+// them. A trailing dot on host is ignored.
 func matchHost(patterns []string, host string) bool {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	matched := false

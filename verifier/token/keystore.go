@@ -32,9 +32,9 @@ func (s *issuerState) allowsAlg(alg string) bool {
 }
 
 // key returns the key named kid. It fetches the key set when none is cached
-// or the cached one is older than the key-set lifetime, and fetches it again
-// for an unknown kid at most once per refetch interval, so tokens with
-// made-up kids cannot make the verifier hammer the issuer.
+// or the cached one is older than the key-set lifetime. For an unknown kid it
+// fetches the set again at most once per refetch interval, so tokens with
+// made-up kids cannot make the verifier flood the issuer with requests.
 func (s *issuerState) key(ctx context.Context, v *Verifier, kid string, now time.Time) (publicKey, error) {
 	if kid == "" {
 		return publicKey{}, verifier.Reject(CheckKid, "verify token: no kid in the header")

@@ -127,7 +127,7 @@ func (m *maaClaims) decodeMeasurements(c *verifier.Claims) error {
 	return nil
 }
 
-// decodeDebug sets Debug when any of MAA's three signals says the TD is
+// decodeDebug sets Debug when any of MAA's three signals marks the TD as
 // debuggable: dbgstat, tdx_td_attributes_debug, or bit 0 (DEBUG) of the TD
 // attributes.
 func (m *maaClaims) decodeDebug(c *verifier.Claims) error {

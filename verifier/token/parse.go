@@ -36,7 +36,7 @@ type tokenPayload struct {
 }
 
 // parse bounds and splits raw and decodes its header and payload. It
-// rejects alg "none" and HMAC outright, whoever the issuer claims to be.
+// rejects alg "none" and HMAC before the issuer is looked up.
 func parse(raw string, maxSize int) (*parsedToken, error) {
 	if len(raw) > maxSize {
 		return nil, verifier.Reject(CheckSize, "parse token: %d bytes is more than the limit of %d", len(raw), maxSize)

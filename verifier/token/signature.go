@@ -75,7 +75,7 @@ func classifyJWTError(err error, issuer string) error {
 // curve alg requires, and that the key's own "alg", if it names one, is alg.
 func checkKeyFitsAlg(key publicKey, alg string) error {
 	if key.alg != "" && key.alg != alg {
-		return fmt.Errorf("key is for alg %q, the token says %q", key.alg, alg)
+		return fmt.Errorf("key is for alg %q, but the token header has alg %q", key.alg, alg)
 	}
 	var fits bool
 	switch alg {

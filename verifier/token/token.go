@@ -62,12 +62,13 @@ type IssuerConfig struct {
 type Verifier struct {
 	Issuers []IssuerConfig
 	// HTTPClient fetches key sets. Nil means a client with a 10 s timeout.
-	// Redirects are never followed, whatever the client says.
+	// Redirects are never followed, whatever the client's CheckRedirect.
 	HTTPClient *http.Client
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
 	// DefaultLeeway; a negative value means none.
 	Leeway time.Duration
-	// MaxAge is how old (by iat) a token may be. Zero means DefaultMaxAge.
+	// MaxAge is the maximum token age, measured from iat. Zero means
+	// DefaultMaxAge.
 	MaxAge time.Duration
 	// MaxSize is the largest token accepted, in bytes. Zero means
 	// DefaultMaxSize (real MAA tokens are 5 to 15 KiB).
@@ -90,10 +91,10 @@ type Verifier struct {
 }
 
 // Verify checks raw as described in the package documentation and returns
-// its claims. host is the host the token must vouch for; "" skips host
-// scoping (the CA verifies tokens for enrollments, where no host name is
-// claimed yet). Rejections are *verifier.RejectedError with Check set to one
-// of the Check* constants; a key set that cannot be fetched gives a
+// its claims. host is the host the token must vouch for. An empty host skips
+// host scoping, for the CA, which verifies tokens before any host name is
+// established. Rejections are *verifier.RejectedError with Check set to one
+// of the Check* constants. A key set that cannot be fetched gives a
 // *verifier.UndecidedError.
 func (v *Verifier) Verify(ctx context.Context, raw string, host string) (*verifier.Claims, error) {
 	if err := v.init(); err != nil {

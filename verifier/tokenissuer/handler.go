@@ -101,8 +101,9 @@ func (h *handler) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// attest verifies the posted evidence and answers with a token. Each step's
-// failure has its own status and code; the cause goes only to the log.
+// attest verifies the posted evidence and responds with a token. Each
+// step's failure has its own status and code, and the cause goes only to the
+// log.
 func (h *handler) attest(w http.ResponseWriter, r *http.Request) {
 	started := time.Now()
 	log := h.log.With("remote", r.RemoteAddr)

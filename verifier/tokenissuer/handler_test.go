@@ -116,8 +116,8 @@ func TestAttestTamperedQuote(t *testing.T) {
 	wantError(t, resp, body, http.StatusUnprocessableEntity, "evidence_rejected")
 }
 
-// fakeVerifier returns a fixed error; it stands in for backends whose
-// failures the real local backend cannot be made to produce here.
+// fakeVerifier returns a fixed error. It replaces the local backend for the
+// error classes that the real one cannot be made to return here.
 type fakeVerifier struct{ err error }
 
 func (f fakeVerifier) Verify(context.Context, verifier.Evidence) (*verifier.Claims, error) {
@@ -171,7 +171,7 @@ func TestAttestBadRequests(t *testing.T) {
 
 func TestAttestRateLimited(t *testing.T) {
 	ev, backend := simulatedTD(t)
-	// The issuer's clock stands still, so the bucket never refills.
+	// The issuer's clock does not advance, so the bucket never refills.
 	_, server, _ := serveIssuer(t, backend, tokenissuer.HandlerOptions{AllowSimulated: true, Logger: quietLog, Rate: 0.5, Burst: 2})
 	body := attestBody(t, ev)
 

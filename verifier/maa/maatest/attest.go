@@ -44,8 +44,8 @@ var claimsSupported = []string{
 // one).
 const simulatedClaim = "x-rassh-simulated"
 
-// policyHash stands in for x-ms-policy-hash: the emulator has no attestation
-// policy, so it hashes a fixed description of what it does.
+// policyHash is the emulator's x-ms-policy-hash. The emulator has no
+// attestation policy, so it hashes a fixed description of what it does.
 var policyHash = func() string {
 	sum := sha256.Sum256([]byte("rassh MAA emulator: verify the quote and its runtime data; no further policy"))
 	return base64.RawURLEncoding.EncodeToString(sum[:])

@@ -15,9 +15,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Key is a token-signing key shaped like MAA's: RSA-2048 with a self-signed
-// certificate that is published only as x5c (no n, e, alg or use), and a kid
-// that is standard base64 of 32 bytes, so it contains "+", "/" and "=".
+// Key is a token-signing key shaped like MAA's. It is RSA-2048 with a
+// self-signed certificate, published only as x5c (no n, e, alg or use). Its
+// kid is standard base64 of 32 bytes, so it contains "+", "/" and "=".
 type Key struct {
 	Kid         string
 	Private     *rsa.PrivateKey

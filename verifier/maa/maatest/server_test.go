@@ -18,7 +18,7 @@ import (
 	"github.com/rassh/rassh/verifier/token"
 )
 
-// fakeEvidenceVerifier stands in for the local backend: it accepts any quote
+// fakeEvidenceVerifier replaces the local backend. It accepts any quote
 // and records the evidence it was given. The end-to-end tests in package maa
 // use the real local backend.
 type fakeEvidenceVerifier struct {
