@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/rassh/rassh/verifier/tdx/tdxsim"
+)
+
+// hostName is the name rassh and ssh dial and the host certificate's only
+// principal.
+const hostName = "127.0.0.1"
+
+// tools are the binaries the harness drives.
+type tools struct {
+	Rassh, Agent, SSH, SSHD, Keygen string
+}
+
+// testbed is one host (agent and sshd) and the client files that trust it,
+// all inside Dir.
+type testbed struct {
+	Dir        string
+	Port       string
+	Tokens     *tokenService
+	SimDir     string
+	AgentURL   string // the agent's ca.url, where it posts evidence
+	TLSPin     string
+	UserKey    string
+	KnownHosts string
+	RasshConf  string
+	AgentLog   string
+	SSHDLog    string
+}
+
+// setUp starts the token service, the agent and sshd, and writes the client
+// files. procs receives the children; tokens is closed by the caller.
+func setUp(ctx context.Context, dir string, bin tools, procs *processes) (*testbed, error) {
+	tb := &testbed{Dir: dir, SimDir: filepath.Join(dir, "sim"), AgentLog: filepath.Join(dir, "agent.log"),
+		SSHDLog: filepath.Join(dir, "sshd.log")}
+
+	// The simulated TD's PCK chain, as a developer creates it.
+	if err := runTool(bin.Agent, "sim-init", "--dir", tb.SimDir); err != nil {
+		return nil, err
+	}
+	tokens, err := startTokenService(filepath.Join(tb.SimDir, tdxsim.RootFile))
+	if err != nil {
+		return nil, fmt.Errorf("start token service: %w", err)
+	}
+	tb.Tokens, tb.AgentURL, tb.TLSPin = tokens, tokens.AttestURL, tokens.Fingerprint
+
+	caKey, err := newCAKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := tb.startAgent(bin, procs, caKey); err != nil {
+		return nil, err
+	}
+	if err := tb.writeHostCert(caKey); err != nil {
+		return nil, err
+	}
+	if err := tb.writeUserKey(bin); err != nil {
+		return nil, err
+	}
+	if err := tb.startSSHD(ctx, bin, procs); err != nil {
+		return nil, err
+	}
+	if err := tb.writeClientFiles(caKey.PublicKey()); err != nil {
+		return nil, err
+	}
+	return tb, nil
+}
+
+func newCAKey() (ssh.Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return ssh.NewSignerFromKey(priv)
+}
+
+// startAgent runs "rassh-agent serve" in HostKeyAgent mode with an Ed25519
+// host key generated in memory, and waits for its public key and sockets.
+func (tb *testbed) startAgent(bin tools, procs *processes, ca ssh.Signer) error {
+	cfg := map[string]any{
+		"ca": map[string]any{"url": tb.AgentURL, "tls_fingerprint": tb.TLSPin,
+			"ssh_ca_keys": []string{strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ca.PublicKey())))}},
+		"evidence": map[string]any{"kind": "simulated", "simulated": map[string]any{"authority_dir": tb.SimDir}},
+		"ra_ssh": map[string]any{
+			"hostkey_agent_socket": tb.hostKeySocket(), "socket": tb.raSocket(),
+			"generate_host_keys": []string{"ed25519"}, "public_key_dir": tb.Dir,
+			"epoch_period": "10m", "token_refresh": "2m",
+		},
+	}
+	path := filepath.Join(tb.Dir, "agent.json")
+	if err := writeJSONFile(path, cfg); err != nil {
+		return err
+	}
+	if _, err := procs.start(tb.AgentLog, bin.Agent, "serve", "--config", path); err != nil {
+		return err
+	}
+	for _, f := range []string{tb.hostKeyPub(), tb.hostKeySocket(), tb.raSocket()} {
+		if err := waitFor(f, 10*time.Second); err != nil {
+			return fmt.Errorf("agent did not start (log %s): %w", tb.AgentLog, err)
+		}
+	}
+	return nil
+}
+
+func (tb *testbed) hostKeySocket() string { return filepath.Join(tb.Dir, "private", "hostkey.sock") }
+func (tb *testbed) raSocket() string      { return filepath.Join(tb.Dir, "public", "ra-ssh.sock") }
+func (tb *testbed) hostKeyPub() string    { return filepath.Join(tb.Dir, "ssh_host_ed25519_key.pub") }
+func (tb *testbed) hostCert() string      { return filepath.Join(tb.Dir, "ssh_host_ed25519_key-cert.pub") }
+
+// writeHostCert signs a one-hour host certificate for the agent's key, as
+// the CA would after enrollment, without the require_ra_ssh mark so that
+// rassh's mode off may connect.
+func (tb *testbed) writeHostCert(ca ssh.Signer) error {
+	data, err := os.ReadFile(tb.hostKeyPub())
+	if err != nil {
+		return err
+	}
+	key, _, _, _, err := ssh.ParseAuthorizedKey(data)
+	if err != nil {
+		return fmt.Errorf("host key %s: %w", tb.hostKeyPub(), err)
+	}
+	ext, err := json.Marshal(map[string]any{"verifier": "local", "evidence_sha256": strings.Repeat("00", 32), "require_ra_ssh": false})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	cert := &ssh.Certificate{Key: key, Serial: newSerial().Uint64(), CertType: ssh.HostCert, KeyId: "bench-host",
+		ValidPrincipals: []string{hostName}, ValidAfter: uint64(now.Add(-time.Minute).Unix()),
+		ValidBefore: uint64(now.Add(time.Hour).Unix()),
+		Permissions: ssh.Permissions{Extensions: map[string]string{"rassh-attestation@rassh": string(ext)}}}
+	if err := cert.SignCert(rand.Reader, ca); err != nil {
+		return err
+	}
+	return os.WriteFile(tb.hostCert(), ssh.MarshalAuthorizedKey(cert), 0o644)
+}
+
+func (tb *testbed) writeUserKey(bin tools) error {
+	tb.UserKey = filepath.Join(tb.Dir, "id_ed25519")
+	if err := runTool(bin.Keygen, "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", tb.UserKey); err != nil {
+		return err
+	}
+	pub, err := os.ReadFile(tb.UserKey + ".pub")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(tb.Dir, "authorized_keys"), pub, 0o600)
+}
+
+// startSSHD runs sshd in the foreground on a free loopback port, its host
+// key held by the agent, and waits until it accepts connections. A port
+// taken between probing and binding makes sshd exit; it is then retried.
+func (tb *testbed) startSSHD(ctx context.Context, bin tools, procs *processes) error {
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		return err
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		config := filepath.Join(tb.Dir, "sshd_config")
+		if err := os.WriteFile(config, []byte(tb.sshdConfig(bin, port)), 0o644); err != nil {
+			return err
+		}
+		if err := runTool(bin.SSHD, "-t", "-f", config); err != nil {
+			return err
+		}
+		cmd, err := procs.start(tb.SSHDLog, bin.SSHD, "-D", "-e", "-f", config)
+		if err != nil {
+			return err
+		}
+		if waitListening(ctx, cmd, "127.0.0.1:"+port, 10*time.Second) {
+			tb.Port = port
+			return nil
+		}
+	}
+	return fmt.Errorf("sshd did not start listening (log %s)", tb.SSHDLog)
+}
+
+func (tb *testbed) sshdConfig(bin tools, port string) string {
+	lines := []string{
+		"ListenAddress 127.0.0.1:" + port,
+		"HostKey " + tb.hostKeyPub(),
+		"HostKeyAgent " + tb.hostKeySocket(),
+		"HostCertificate " + tb.hostCert(),
+		"PidFile none",
+		"AuthorizedKeysFile " + filepath.Join(tb.Dir, "authorized_keys"),
+		"StrictModes no",
+		"UsePAM no",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"PermitRootLogin prohibit-password",
+		"AllowStreamLocalForwarding yes",
+		"Subsystem ra-ssh@rassh " + bin.Agent + " respond --socket " + tb.raSocket(),
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// writeClientFiles writes the known_hosts line that trusts the CA for the
+// host (used by rassh and ssh alike) and rassh's configuration.
+func (tb *testbed) writeClientFiles(caKey ssh.PublicKey) error {
+	tb.KnownHosts = filepath.Join(tb.Dir, "known_hosts")
+	line := fmt.Sprintf("@cert-authority %s,[%s]:* %s", hostName, hostName, ssh.MarshalAuthorizedKey(caKey))
+	if err := os.WriteFile(tb.KnownHosts, []byte(line), 0o600); err != nil {
+		return err
+	}
+	cfg := map[string]any{
+		"known_hosts":     []string{tb.KnownHosts},
+		"identity_files":  []string{tb.UserKey},
+		"agent_socket":    tb.raSocket(),
+		"cache_dir":       filepath.Join(tb.Dir, "cache"),
+		"allow_simulated": true,
+		"issuers": []any{map[string]any{"issuer": tb.Tokens.Issuer, "jwks_url": tb.Tokens.JWKSURL, "kind": "rassh",
+			"algorithms": []string{"ES256"}, "host_patterns": []string{hostName}}},
+	}
+	tb.RasshConf = filepath.Join(tb.Dir, "rassh.json")
+	return writeJSONFile(tb.RasshConf, cfg)
+}
+
+func writeJSONFile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
+}
+
+func runTool(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func waitFor(path string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		_, err := os.Stat(path)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
+			return fmt.Errorf("wait for %s: %w", path, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitListening reports whether addr accepts a connection before limit,
+// giving up early when c exits.
+func waitListening(ctx context.Context, c *child, addr string, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return true
+		}
+		select {
+		case <-c.Done:
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	return port, err
+}
+
+func newSerial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
