@@ -28,7 +28,7 @@ type keySetServer struct {
 	status int
 }
 
-func newKeySetServer(t *testing.T, body []byte) *keySetServer {
+func newKeySetServer(t testing.TB, body []byte) *keySetServer {
 	t.Helper()
 	s := &keySetServer{body: body, status: http.StatusOK}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +139,7 @@ func wantRejected(t *testing.T, err error, check string) {
 	}
 }
 
-func readTestdata(t *testing.T, path string) []byte {
+func readTestdata(t testing.TB, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", path))
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 
 const rasshIssuerURL = "https://ca.test.invalid"
 
-func ecJWK(t *testing.T, kid string, key *ecdsa.PrivateKey) map[string]any {
+func ecJWK(t testing.TB, kid string, key *ecdsa.PrivateKey) map[string]any {
 	t.Helper()
 	point, err := key.PublicKey.Bytes()
 	if err != nil {
@@ -35,7 +35,7 @@ func ecJWK(t *testing.T, kid string, key *ecdsa.PrivateKey) map[string]any {
 	}
 }
 
-func jwks(t *testing.T, keys ...map[string]any) []byte {
+func jwks(t testing.TB, keys ...map[string]any) []byte {
 	t.Helper()
 	data, err := json.Marshal(map[string]any{"keys": keys})
 	if err != nil {
@@ -67,7 +67,7 @@ func rasshVerifier(server *keySetServer) *token.Verifier {
 	}
 }
 
-func signES256(t *testing.T, key *ecdsa.PrivateKey, kid string, claims jwt.MapClaims) string {
+func signES256(t testing.TB, key *ecdsa.PrivateKey, kid string, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	tok.Header["kid"] = kid

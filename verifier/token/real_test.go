@@ -46,7 +46,7 @@ type urlError struct{ url string }
 
 func (e *urlError) Error() string { return "test transport: refused non-loopback URL " + e.url }
 
-func realVerifier(t *testing.T, at time.Time) (*token.Verifier, *keySetServer, *recordingTransport) {
+func realVerifier(t testing.TB, at time.Time) (*token.Verifier, *keySetServer, *recordingTransport) {
 	t.Helper()
 	server := newKeySetServer(t, readTestdata(t, realCertsFile))
 	transport := &recordingTransport{}
@@ -63,7 +63,7 @@ func realVerifier(t *testing.T, at time.Time) (*token.Verifier, *keySetServer, *
 	return v, server, transport
 }
 
-func realToken(t *testing.T) string {
+func realToken(t testing.TB) string {
 	return strings.TrimSpace(string(readTestdata(t, realTokenFile)))
 }
 
