@@ -55,6 +55,10 @@ type Config struct {
 	// AgentSocket is the agent's ra-ssh socket on the hosts; empty means
 	// /run/ra-ssh/ra-ssh.sock.
 	AgentSocket string `json:"agent_socket,omitempty"`
+	// HostKeyAlias is the host name checked in place of the one dialed, as
+	// ssh's HostKeyAlias: for known_hosts, certificate principals and the
+	// issuers' host patterns. Empty means the dialed name.
+	HostKeyAlias string `json:"host_key_alias,omitempty"`
 	// CacheDir holds verified key sets (0700, files 0600). Empty means
 	// $XDG_CACHE_HOME/rassh or ~/.cache/rassh; "none" disables the cache.
 	CacheDir string `json:"cache_dir,omitempty"`

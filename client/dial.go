@@ -34,6 +34,11 @@ type Dialer struct {
 	// Timeout bounds the TCP connection, the SSH handshake and the check.
 	// Zero means 30 seconds.
 	Timeout time.Duration
+	// HostKeyAlias, when set, is the host name used in place of the dialed
+	// address for known_hosts, the certificate's principals and the issuers'
+	// host patterns, as ssh's HostKeyAlias option. The port is then ignored
+	// for those lookups.
+	HostKeyAlias string
 }
 
 // Conn is an authenticated SSH connection whose check passed.
@@ -63,12 +68,13 @@ func (d *Dialer) Dial(ctx context.Context, user, address string) (*Conn, error) 
 		return nil, fmt.Errorf("connect to %s: %w", address, err)
 	}
 	stop := context.AfterFunc(ctx, func() { tcp.Close() })
+	name := d.checkedName(address)
 	var id *HostIdentity
 	config := &ssh.ClientConfig{
 		User: user,
 		Auth: d.Auth,
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
-			checked, err := d.Hosts.Check(address, key)
+			checked, err := d.Hosts.Check(name, key)
 			id = checked
 			return err
 		},
@@ -82,13 +88,23 @@ func (d *Dialer) Dial(ctx context.Context, user, address string) (*Conn, error) 
 	client := ssh.NewClient(sshConn, chans, reqs)
 
 	// The ra-ssh check, before anything else uses the connection.
-	conn, err := d.attest(ctx, client, address, id)
+	conn, err := d.attest(ctx, client, name, id)
 	stop()
 	if err != nil {
 		client.Close()
 		return nil, err
 	}
 	return conn, nil
+}
+
+// checkedName returns the "host:port" name whose host the checks use: the
+// dialed address, or HostKeyAlias with port 22 so that known_hosts matches it
+// without brackets.
+func (d *Dialer) checkedName(address string) string {
+	if d.HostKeyAlias == "" {
+		return address
+	}
+	return net.JoinHostPort(d.HostKeyAlias, "22")
 }
 
 func (d *Dialer) timeout() time.Duration {

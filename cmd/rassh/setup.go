@@ -26,7 +26,7 @@ func newDialer(cfg *client.Config) (*client.Dialer, error) {
 		return nil, err
 	}
 	d := &client.Dialer{Hosts: hosts, Auth: auth, Socket: cfg.AgentSocket, AllowNoRASSH: cfg.AllowNoRASSH,
-		Timeout: time.Duration(cfg.ConnectTimeout)}
+		Timeout: time.Duration(cfg.ConnectTimeout), HostKeyAlias: cfg.HostKeyAlias}
 	if cfg.AttestMode() == client.ModeOff {
 		return d, nil
 	}
