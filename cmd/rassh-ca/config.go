@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,7 @@ type Config struct {
 	Challenges   ChallengesConfig   `json:"challenges"`
 	API          APIConfig          `json:"api"`
 	Verifier     VerifierConfig     `json:"verifier"`
+	TokenService TokenServiceConfig `json:"token_service"`
 	// Policy is the attestation policy file; empty means the default CA
 	// policy (collateral required, TCB status UpToDate, no debug or
 	// simulated TDs).
@@ -104,6 +106,30 @@ type MAAConfig struct {
 	APIVersion  string `json:"api_version"`
 	// KeyCacheDir keeps MAA's signing keys on disk between fetches.
 	KeyCacheDir string `json:"key_cache_dir"`
+}
+
+// TokenServiceConfig configures the CA's attestation token service (POST
+// /v1/attest, GET /v1/jwks, GET /.well-known/openid-configuration), the
+// token source of ra-ssh agents on hosts without MAA. It needs verifier
+// mode local, because it verifies evidence with the local backend.
+type TokenServiceConfig struct {
+	Enabled bool `json:"enabled"`
+	// Key is the token signing key (ECDSA P-256, PKCS#8 PEM, mode 0600).
+	// It is never the SSH CA key.
+	Key string `json:"key"`
+	// Issuer is the exact "iss" of every token and the base URL of
+	// /v1/jwks: the URL that clients pin. Empty means "https://" followed by
+	// the listen address, with the port the server actually bound.
+	Issuer string `json:"issuer"`
+	// TokenLifetime is exp - iat of each token. Zero means 5m.
+	TokenLifetime Duration `json:"token_lifetime"`
+	// AllowSimulated issues tokens for simulated TDs. Development only.
+	AllowSimulated bool `json:"allow_simulated"`
+	// Rate is the number of attest requests per second accepted from all
+	// clients together, and Burst the number that may arrive at once. Zero
+	// means 2 per second and a burst of 10.
+	Rate  float64 `json:"rate"`
+	Burst int     `json:"burst"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("8h", "5m").
@@ -195,8 +221,44 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Sprintf("verifier.mode %q is not local or maa", c.Verifier.Mode))
 	}
+	errs = append(errs, c.TokenService.validate(c.Verifier.Mode)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func (t *TokenServiceConfig) validate(verifierMode string) []string {
+	if !t.Enabled {
+		return nil
+	}
+	var errs []string
+	if verifierMode != "local" {
+		errs = append(errs, fmt.Sprintf("token_service.enabled needs verifier.mode local, not %q; with MAA, point ra-ssh agents at MAA itself", verifierMode))
+	}
+	if t.Key == "" {
+		errs = append(errs, "token_service.key is empty")
+	}
+	if t.Issuer != "" {
+		if err := checkIssuerURL(t.Issuer); err != nil {
+			errs = append(errs, "token_service.issuer: "+err.Error())
+		}
+	}
+	if t.TokenLifetime < 0 || t.Rate < 0 || t.Burst < 0 {
+		errs = append(errs, "token_service.token_lifetime, rate and burst must not be negative")
+	}
+	return errs
+}
+
+// checkIssuerURL accepts an absolute https URL without query or fragment,
+// the form of a token issuer that clients pin.
+func checkIssuerURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("invalid URL: %w", err)
+	}
+	if u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not an https URL such as https://ca.example.com:8443", s)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,13 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"bad duration", strings.Replace(minimalConfig, "lifetime: 2h", "lifetime: 2 hours", 1), `time: unknown unit " hours" in duration "2 hours"`},
 		{"half TLS", minimalConfig + "tls:\n  cert: a.pem\n", "tls.cert and tls.key must both be set or both be empty"},
 		{"collateral dir missing", strings.Replace(minimalConfig, "collateral: none", "collateral: dir", 1), "verifier.local.collateral is dir but collateral_dir is empty"},
+		{"token service unknown field", minimalConfig + "token_service:\n  enabled: true\n  key: k\n  audience: x\n", `unknown field "audience"`},
+		{"token service with maa", strings.Replace(minimalConfig, "mode: local", "mode: maa\n  maa:\n    instance_url: https://maa.example.com", 1) + "token_service:\n  enabled: true\n  key: k\n",
+			`token_service.enabled needs verifier.mode local, not "maa"; with MAA, point ra-ssh agents at MAA itself`},
+		{"token service without key", minimalConfig + "token_service:\n  enabled: true\n", "token_service.key is empty"},
+		{"token service http issuer", minimalConfig + "token_service:\n  enabled: true\n  key: k\n  issuer: http://ca.example.com\n",
+			`token_service.issuer: "http://ca.example.com" is not an https URL such as https://ca.example.com:8443`},
+		{"token service negative rate", minimalConfig + "token_service:\n  enabled: true\n  key: k\n  rate: -1\n", "token_service.token_lifetime, rate and burst must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadConfig(writeConfig(t, tc.text))
@@ -63,7 +71,8 @@ func TestLoadConfigRejects(t *testing.T) {
 
 // TestInitConfigLoads checks that the commented file init writes loads as is.
 func TestInitConfigLoads(t *testing.T) {
-	o := initOptions{Dir: t.TempDir(), HostPatterns: []string{"*.example.com", "[*.example.com]:*"}, Listen: "127.0.0.1:8443", Collateral: "pcs", Policy: "/etc/rassh/policy.yaml"}
+	o := initOptions{Dir: t.TempDir(), HostPatterns: []string{"*.example.com", "[*.example.com]:*"}, Listen: "127.0.0.1:8443", Collateral: "pcs", Policy: "/etc/rassh/policy.yaml",
+		TokenService: true, TokenIssuer: "https://ca.example.com:8443", TokenAllowSimulated: true}
 	if err := writeConfigFile(o); err != nil {
 		t.Fatal(err)
 	}
@@ -73,5 +82,50 @@ func TestInitConfigLoads(t *testing.T) {
 	}
 	if len(c.Certificates.HostPatterns) != 2 || c.Policy != "/etc/rassh/policy.yaml" || c.Verifier.Local.Collateral != "pcs" {
 		t.Errorf("config %+v", c)
+	}
+	want := TokenServiceConfig{Enabled: true, Key: tokenServiceKeyFile, Issuer: "https://ca.example.com:8443",
+		TokenLifetime: Duration(5 * time.Minute), AllowSimulated: true, Rate: 2, Burst: 10}
+	if c.TokenService != want {
+		t.Errorf("token_service %+v, expected %+v", c.TokenService, want)
+	}
+}
+
+// TestInitConfigTokenServiceOff checks the file init writes with
+// --token-service=false and no issuer.
+func TestInitConfigTokenServiceOff(t *testing.T) {
+	o := initOptions{Dir: t.TempDir(), HostPatterns: []string{"*.example.com"}, Listen: "127.0.0.1:8443", Collateral: "none"}
+	if err := writeConfigFile(o); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(filepath.Join(o.Dir, configFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenService.Enabled || c.TokenService.Issuer != "" || c.TokenService.AllowSimulated {
+		t.Errorf("token_service %+v, expected disabled, no issuer, no simulated TDs", c.TokenService)
+	}
+}
+
+func TestTokenServiceIssuerDefault(t *testing.T) {
+	bound := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40123}
+	for _, tc := range []struct{ listen, issuer, want, err string }{
+		{listen: "127.0.0.1:0", want: "https://127.0.0.1:40123"},
+		{listen: "localhost:8443", want: "https://localhost:40123"},
+		{listen: "[::1]:0", want: "https://[::1]:40123"},
+		{listen: "0.0.0.0:8443", issuer: "https://ca.example.com", want: "https://ca.example.com"},
+		{listen: "0.0.0.0:8443", err: `token service: listen address "0.0.0.0:8443" names no host that clients can use; set token_service.issuer to the CA's URL, for example https://ca.example.com:8443`},
+		{listen: ":8443", err: `token service: listen address ":8443" names no host that clients can use; set token_service.issuer to the CA's URL, for example https://ca.example.com:8443`},
+	} {
+		cfg := &Config{Listen: tc.listen, TokenService: TokenServiceConfig{Issuer: tc.issuer}}
+		got, err := tokenServiceIssuer(cfg, bound)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("listen %q: err %v, expected %s", tc.listen, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("listen %q, issuer %q: got %q, %v; expected %q", tc.listen, tc.issuer, got, err, tc.want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rassh/rassh/ca"
 	"github.com/rassh/rassh/store"
+	"github.com/rassh/rassh/verifier/tokenissuer"
 )
 
 func init() {
@@ -28,6 +29,9 @@ const (
 	caKeyFile      = "ca_key"
 	storeFile      = "rassh-ca.db"
 	adminTokenFile = "admin-token"
+	// tokenServiceKeyFile is the token service's signing key, kept apart
+	// from the SSH CA key.
+	tokenServiceKeyFile = "token-service.key"
 )
 
 type initOptions struct {
@@ -38,6 +42,19 @@ type initOptions struct {
 	Collateral      string
 	Policy          string
 	SimulationRoots []string
+
+	// TokenService enables the token service in the written configuration;
+	// its key is generated either way.
+	TokenService        bool
+	TokenIssuer         string
+	TokenAllowSimulated bool
+}
+
+// initResult is what init prints for the operator.
+type initResult struct {
+	TLSFingerprint string
+	AdminToken     string
+	TokenKid       string // key ID of the token service's signing key
 }
 
 func runInit(args []string) int {
@@ -51,6 +68,9 @@ func runInit(args []string) int {
 	fs.StringVar(&o.Collateral, "collateral", "pcs", "where TDX collateral comes from: pcs, dir or none")
 	fs.StringVar(&o.Policy, "policy", "", "attestation policy file (empty: the default CA policy)")
 	fs.StringVar(&roots, "simulation-roots", "", "comma-separated PEM files of simulated-TD roots to trust (development only)")
+	fs.BoolVar(&o.TokenService, "token-service", true, "enable the token service (POST /v1/attest, GET /v1/jwks) for ra-ssh agents")
+	fs.StringVar(&o.TokenIssuer, "token-service-issuer", "", "https `URL` that clients pin as the token issuer (empty: https://<listen address>)")
+	fs.BoolVar(&o.TokenAllowSimulated, "token-service-allow-simulated", false, "issue tokens for simulated TDs (development only)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -71,19 +91,49 @@ func runInit(args []string) int {
 			return exitUsage
 		}
 	}
+	if o.TokenIssuer != "" {
+		if err := checkIssuerURL(o.TokenIssuer); err != nil {
+			fmt.Fprintf(os.Stderr, "rassh-ca init: --token-service-issuer: %v\n", err)
+			return exitUsage
+		}
+	}
+	if o.TokenAllowSimulated {
+		fmt.Fprintln(os.Stderr, "rassh-ca init: warning: the token service will issue tokens for simulated TDs; use this for development only")
+	}
 
-	fingerprint, token, err := initCA(o)
+	res, err := initCA(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
 		return exitRejected
 	}
+	printInitResult(o, res)
+	return exitOK
+}
+
+func printInitResult(o initOptions, res initResult) {
 	fmt.Printf("created CA in %s\n", o.Dir)
 	fmt.Printf("  configuration:  %s\n", filepath.Join(o.Dir, configFile))
 	fmt.Printf("  CA public key:  %s\n", filepath.Join(o.Dir, caKeyFile+".pub"))
-	fmt.Printf("  admin token:    %s (token ID %s)\n", filepath.Join(o.Dir, adminTokenFile), store.TokenID(token))
-	fmt.Printf("  TLS certificate fingerprint (self-signed, development): %s\n", fingerprint)
+	fmt.Printf("  admin token:    %s (token ID %s)\n", filepath.Join(o.Dir, adminTokenFile), store.TokenID(res.AdminToken))
+	fmt.Printf("  TLS certificate fingerprint (self-signed, development): %s\n", res.TLSFingerprint)
+	state := "disabled"
+	if o.TokenService {
+		state = "enabled, issuer " + o.TokenIssuer
+		if o.TokenIssuer == "" {
+			state = "enabled, issuer https://" + o.Listen + " (the listen address)"
+		}
+	}
+	fmt.Printf("  token service:  %s; key %s (kid %s)\n", state, filepath.Join(o.Dir, tokenServiceKeyFile), res.TokenKid)
 	fmt.Printf("start it with: rassh-ca serve --config %s\n", filepath.Join(o.Dir, configFile))
-	return exitOK
+}
+
+// tokenIssuerAtInit returns the issuer URL that serve will use, as far as
+// init knows it: with listen port 0, serve substitutes the bound port.
+func tokenIssuerAtInit(o initOptions) string {
+	if o.TokenIssuer != "" {
+		return o.TokenIssuer
+	}
+	return "https://" + o.Listen
 }
 
 // absPaths makes the given paths absolute, since the configuration resolves
@@ -114,35 +164,39 @@ func splitList(s string) []string {
 }
 
 // initCA creates the CA directory's files. It refuses to touch a directory
-// that already holds any of them. It returns the TLS fingerprint and the
-// first admin token.
-func initCA(o initOptions) (fingerprint, token string, err error) {
+// that already holds any of them.
+func initCA(o initOptions) (initResult, error) {
+	var res initResult
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
-		return "", "", err
+		return res, err
 	}
-	for _, name := range []string{configFile, caKeyFile, caKeyFile + ".pub", storeFile, adminTokenFile, selfSignedCert, selfSignedKey} {
+	for _, name := range []string{configFile, caKeyFile, caKeyFile + ".pub", tokenServiceKeyFile, storeFile, adminTokenFile, selfSignedCert, selfSignedKey} {
 		if _, err := os.Lstat(filepath.Join(o.Dir, name)); err == nil {
-			return "", "", fmt.Errorf("%s already exists: refusing to overwrite an existing CA", filepath.Join(o.Dir, name))
+			return res, fmt.Errorf("%s already exists: refusing to overwrite an existing CA", filepath.Join(o.Dir, name))
 		} else if !errors.Is(err, os.ErrNotExist) {
-			return "", "", err
+			return res, err
 		}
 	}
 
 	if err := writeCAKey(o.Dir, o.KeyType); err != nil {
-		return "", "", err
+		return res, err
 	}
+	// The token service signs with a key of its own, never the SSH CA key.
+	issuer, err := tokenissuer.Generate(filepath.Join(o.Dir, tokenServiceKeyFile), tokenIssuerAtInit(o))
+	if err != nil {
+		return res, err
+	}
+	res.TokenKid = issuer.Kid()
 	if err := writeConfigFile(o); err != nil {
-		return "", "", err
+		return res, err
 	}
-	fingerprint, err = ensureSelfSigned(o.Dir, []string{"localhost", "127.0.0.1", "::1"}, time.Now())
-	if err != nil {
-		return "", "", err
+	if res.TLSFingerprint, err = ensureSelfSigned(o.Dir, []string{"localhost", "127.0.0.1", "::1"}, time.Now()); err != nil {
+		return res, err
 	}
-	token, err = createAdminToken(filepath.Join(o.Dir, storeFile), true, "created by rassh-ca init")
-	if err != nil {
-		return "", "", err
+	if res.AdminToken, err = createAdminToken(filepath.Join(o.Dir, storeFile), true, "created by rassh-ca init"); err != nil {
+		return res, err
 	}
-	return fingerprint, token, writeNew(filepath.Join(o.Dir, adminTokenFile), []byte(token+"\n"), 0o600)
+	return res, writeNew(filepath.Join(o.Dir, adminTokenFile), []byte(res.AdminToken+"\n"), 0o600)
 }
 
 func writeCAKey(dir, keyType string) error {
@@ -203,7 +257,11 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 
 func writeConfigFile(o initOptions) error {
 	var b strings.Builder
-	if err := configTemplate.Execute(&b, o); err != nil {
+	data := struct {
+		initOptions
+		TokenKeyFile string
+	}{o, tokenServiceKeyFile}
+	if err := configTemplate.Execute(&b, data); err != nil {
 		return err
 	}
 	return writeNew(filepath.Join(o.Dir, configFile), []byte(b.String()), 0o600)
@@ -268,6 +326,26 @@ verifier:
 # Attestation policy file. Empty: collateral required, TCB status UpToDate,
 # no debug TDs, no simulated TDs.
 policy: {{printf "%q" .Policy}}
+
+# The token service gives ra-ssh agents on hosts without MAA their tokens:
+# POST /v1/attest verifies evidence with the local verifier above and returns
+# a token with the claims, GET /v1/jwks serves the token key. The policy
+# above does not apply to it, because clients check the claims against
+# their own policy. It needs verifier.mode local: with maa, set enabled to
+# false and point the agents at MAA.
+token_service:
+  enabled: {{.TokenService}}
+  # Token signing key (ECDSA P-256, PKCS#8 PEM, mode 0600); never the SSH CA key.
+  key: {{.TokenKeyFile}}
+  # The tokens' iss and the base URL of /v1/jwks: clients pin this issuer
+  # with jwks_url <issuer>/v1/jwks. Empty: https://<listen address>, with
+  # the port actually bound. Set it when clients reach the CA by a name.
+  issuer: {{printf "%q" .TokenIssuer}}
+  token_lifetime: 5m     # exp - iat of each token
+  # Issue tokens for simulated TDs. Development only.
+  allow_simulated: {{.TokenAllowSimulated}}
+  rate: 2                # attest requests per second, all clients together
+  burst: 10              # attest requests that may arrive at once (more get 429)
 `))
 
 func quoteList(items []string) string {

@@ -90,17 +90,20 @@ func serve(cfg *Config, logger *slog.Logger) error {
 	}
 	defer st.Close()
 
-	srv, err := newAPIServer(cfg, st, logger)
-	if err != nil {
-		return err
-	}
 	tlsConfig, fingerprint, err := loadTLS(cfg)
 	if err != nil {
 		return err
 	}
+	// Listen before building the API, so that the token service's default
+	// issuer has the port actually bound.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv, err := newAPIServer(cfg, st, ln.Addr(), logger)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 
 	httpServer := &http.Server{
@@ -154,8 +157,9 @@ func sweepChallenges(ctx context.Context, st *store.Store, logger *slog.Logger) 
 	}
 }
 
-// newAPIServer wires the signing authority, verifier and policy into the API.
-func newAPIServer(cfg *Config, st *store.Store, logger *slog.Logger) (*api.Server, error) {
+// newAPIServer wires the signing authority, verifier, policy and token
+// service into the API. addr is the address the server listens on.
+func newAPIServer(cfg *Config, st *store.Store, addr net.Addr, logger *slog.Logger) (*api.Server, error) {
 	signer, err := loadCAKey(cfg.path(cfg.CAKey))
 	if err != nil {
 		return nil, err
@@ -165,6 +169,10 @@ func newAPIServer(cfg *Config, st *store.Store, logger *slog.Logger) (*api.Serve
 		return nil, err
 	}
 	pol, err := loadPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := newTokenService(cfg, addr, ev, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +193,7 @@ func newAPIServer(cfg *Config, st *store.Store, logger *slog.Logger) (*api.Serve
 		HostPatterns: cfg.Certificates.HostPatterns,
 		ChallengeTTL: time.Duration(cfg.Challenges.TTL),
 		MaxBodyBytes: cfg.API.MaxBodyBytes,
+		TokenService: tokens,
 		Logger:       logger,
 	}, nil
 }

@@ -57,8 +57,8 @@ func (l *lockedBuffer) String() string {
 }
 
 // initTestCA runs "rassh-ca init" with a development policy that trusts a
-// new simulated-TD root and needs no collateral.
-func initTestCA(t *testing.T) *testCA {
+// new simulated-TD root and needs no collateral, and with extraArgs.
+func initTestCA(t *testing.T, extraArgs ...string) *testCA {
 	t.Helper()
 	base := t.TempDir()
 	sim, err := tdxsim.NewAuthority(time.Now())
@@ -72,9 +72,10 @@ func initTestCA(t *testing.T) *testCA {
 	os.WriteFile(policyPath, []byte("require_collateral: false\nallow_simulated: true\n"), 0o644)
 
 	c := &testCA{t: t, dir: filepath.Join(base, "ca"), sim: sim}
-	out, err := exec.Command(rasshCA, "init", "--dir", c.dir, "--host-patterns", "*.example.com",
+	args := []string{"init", "--dir", c.dir, "--host-patterns", "*.example.com",
 		"--listen", "127.0.0.1:0", "--collateral", "none", "--policy", policyPath,
-		"--simulation-roots", filepath.Join(base, "sim", tdxsim.RootFile)).CombinedOutput()
+		"--simulation-roots", filepath.Join(base, "sim", tdxsim.RootFile)}
+	out, err := exec.Command(rasshCA, append(args, extraArgs...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("rassh-ca init: %v\n%s", err, out)
 	}
