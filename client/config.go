@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rassh/rassh/client/raproto"
-	"github.com/rassh/rassh/verifier/token"
 	"sigs.k8s.io/yaml"
 )
 
@@ -35,7 +34,7 @@ type Config struct {
 	// means none.
 	KRL string `json:"krl,omitempty"`
 	// Issuers are the trusted attestation token issuers.
-	Issuers []token.IssuerConfig `json:"issuers,omitempty"`
+	Issuers []IssuerConfig `json:"issuers,omitempty"`
 	// Policy is a claims policy file (verifier/policy format). Empty means
 	// the built-in client policy: TDX, debug off, not simulated unless
 	// AllowSimulated, TCB status UpToDate or SWHardeningNeeded when known.
@@ -132,6 +131,9 @@ func (c *Config) Check() error {
 	}
 	if c.MaxTokenAge < 0 || c.MaxEpoch < 0 || c.ConnectTimeout < 0 {
 		return errors.New("durations must not be negative")
+	}
+	if _, err := keySetPins(c.Issuers); err != nil {
+		return err
 	}
 	return nil
 }

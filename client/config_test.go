@@ -25,6 +25,7 @@ issuers:
     kind: rassh
     algorithms: [ES256]
     host_patterns: ["*.fleet.test"]
+    tls_fingerprint: sha256:abababababababababababababababababababababababababababababababab
 `
 
 func writeConfig(t *testing.T, content string) string {
@@ -45,8 +46,9 @@ func TestLoadConfig(t *testing.T) {
 		KnownHosts: StringList{"/etc/rassh/known_hosts", "~/.ssh/known_hosts"}, KRL: "/etc/rassh/revoked.krl",
 		Mode: ModeFresh, MaxTokenAge: Duration(5 * time.Minute), MaxEpoch: Duration(20 * time.Minute),
 		AllowUnbound: true, AgentSocket: "/run/ra-ssh/ra-ssh.sock",
-		Issuers: []token.IssuerConfig{{Issuer: "https://ca.fleet.test", JWKSURL: "https://ca.fleet.test/v1/jwks",
-			Kind: "rassh", Algorithms: []string{"ES256"}, HostPatterns: []string{"*.fleet.test"}}},
+		Issuers: []IssuerConfig{{IssuerConfig: token.IssuerConfig{Issuer: "https://ca.fleet.test", JWKSURL: "https://ca.fleet.test/v1/jwks",
+			Kind: "rassh", Algorithms: []string{"ES256"}, HostPatterns: []string{"*.fleet.test"}},
+			TLSFingerprint: "sha256:" + strings.Repeat("ab", 32)}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("config\n%+v\nexpected\n%+v", c, want)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rassh/rassh/api/wire"
 	"github.com/rassh/rassh/ca/catest"
+	"github.com/rassh/rassh/client"
 	"github.com/rassh/rassh/enroll"
 	"github.com/rassh/rassh/enroll/rasshd"
 	"github.com/rassh/rassh/verifier"
@@ -39,11 +40,11 @@ func (p tdProvider) Evidence(_ context.Context, v binding.Value) (verifier.Evide
 // fingerprint, as ra-ssh agents do.
 func (c *testCA) pinnedClient() *http.Client {
 	c.t.Helper()
-	client, err := enroll.NewHTTPClient(enroll.TLSOptions{Fingerprint: c.fingerprint})
+	httpClient, err := enroll.NewHTTPClient(enroll.TLSOptions{Fingerprint: c.fingerprint})
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return client
+	return httpClient
 }
 
 func connectBinding() binding.Value {
@@ -51,24 +52,29 @@ func connectBinding() binding.Value {
 }
 
 // TestTokenServiceEndToEnd gets a token from a running CA the way a ra-ssh
-// agent does, and verifies it the way the rassh client does: against the
-// CA's /v1/jwks over TLS pinned to the self-signed certificate.
+// agent does (ca.tls_fingerprint), and verifies it the way the rassh client
+// does (an issuer with tls_fingerprint): against the CA's /v1/jwks over TLS
+// pinned to the self-signed certificate.
 func TestTokenServiceEndToEnd(t *testing.T) {
 	c := initTestCA(t, "--token-service-allow-simulated")
 	c.start()
-	client := c.pinnedClient()
 
 	v := connectBinding()
-	attester := &rasshd.CAAttester{Provider: tdProvider{catest.NewTD(c.sim, 0x42)}, CAURL: c.url, HTTPClient: client}
+	attester := &rasshd.CAAttester{Provider: tdProvider{catest.NewTD(c.sim, 0x42)}, CAURL: c.url, HTTPClient: c.pinnedClient()}
 	raw, err := attester.Attest(context.Background(), v)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	tokens := &token.Verifier{
-		Issuers:    []token.IssuerConfig{{Issuer: c.url, JWKSURL: c.url + "/v1/jwks", Kind: token.KindRassh, HostPatterns: []string{"*.example.com"}}},
-		HTTPClient: client,
+	issuers := []client.IssuerConfig{{
+		IssuerConfig:   token.IssuerConfig{Issuer: c.url, JWKSURL: c.url + "/v1/jwks", Kind: token.KindRassh, HostPatterns: []string{"*.example.com"}},
+		TLSFingerprint: c.fingerprint,
+	}}
+	keySets, err := client.KeySetHTTPClient(issuers)
+	if err != nil {
+		t.Fatal(err)
 	}
+	tokens := &token.Verifier{Issuers: client.TokenIssuers(issuers), HTTPClient: keySets}
 	claims, err := tokens.Verify(context.Background(), raw, "h1.example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -155,12 +161,12 @@ func TestTokenServiceRateLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := c.pinnedClient()
+	httpClient := c.pinnedClient()
 
-	if status, body := postAttest(t, client, c.url, ev); status != http.StatusOK {
+	if status, body := postAttest(t, httpClient, c.url, ev); status != http.StatusOK {
 		t.Fatalf("first request: status %d, body %s", status, body)
 	}
-	resp := doAttest(t, client, c.url, ev)
+	resp := doAttest(t, httpClient, c.url, ev)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests {
@@ -273,27 +279,27 @@ func editConfig(t *testing.T, dir string, pairs ...string) {
 	}
 }
 
-func doAttest(t *testing.T, client *http.Client, url string, ev verifier.Evidence) *http.Response {
+func doAttest(t *testing.T, httpClient *http.Client, url string, ev verifier.Evidence) *http.Response {
 	t.Helper()
 	b, _ := json.Marshal(wire.AttestRequest{Evidence: ev})
-	resp, err := client.Post(url+"/v1/attest", "application/json", bytes.NewReader(b))
+	resp, err := httpClient.Post(url+"/v1/attest", "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return resp
 }
 
-func postAttest(t *testing.T, client *http.Client, url string, ev verifier.Evidence) (int, string) {
+func postAttest(t *testing.T, httpClient *http.Client, url string, ev verifier.Evidence) (int, string) {
 	t.Helper()
-	resp := doAttest(t, client, url, ev)
+	resp := doAttest(t, httpClient, url, ev)
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
 }
 
-func getJSON(t *testing.T, client *http.Client, url string, out any) {
+func getJSON(t *testing.T, httpClient *http.Client, url string, out any) {
 	t.Helper()
-	resp, err := client.Get(url)
+	resp, err := httpClient.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,11 @@ func newVerifier(cfg *client.Config) (*client.Verifier, error) {
 	if maxAge == 0 {
 		maxAge = client.DefaultMaxTokenAge
 	}
-	tokens := &token.Verifier{Issuers: cfg.Issuers, MaxAge: maxAge, KeyCacheDir: cacheDir(cfg)}
+	keySets, err := client.KeySetHTTPClient(cfg.Issuers)
+	if err != nil {
+		return nil, err
+	}
+	tokens := &token.Verifier{Issuers: client.TokenIssuers(cfg.Issuers), HTTPClient: keySets, MaxAge: maxAge, KeyCacheDir: cacheDir(cfg)}
 	if err := tokens.Validate(); err != nil {
 		return nil, err
 	}
