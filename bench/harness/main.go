@@ -22,6 +22,7 @@ type options struct {
 	bin           tools
 	runs, warmup  int
 	keepOnFailure bool
+	hold          bool
 }
 
 func main() {
@@ -74,6 +75,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.runs, "runs", 30, "timed runs per variant (at least 20)")
 	flag.IntVar(&o.warmup, "warmup", 3, "untimed warm-up rounds before the timed runs")
 	flag.BoolVar(&o.keepOnFailure, "keep", false, "keep the temporary directory and its logs when a step fails")
+	flag.BoolVar(&o.hold, "hold", false, "set up, print the command lines, and keep the testbed running until SIGINT or SIGTERM instead of timing (for profiling)")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		return o, fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -110,6 +112,14 @@ func benchmark(ctx context.Context, dir string, opts options, procs *processes) 
 	reports, err := tb.waitVerified(ctx, opts.bin, 20*time.Second)
 	if err != nil {
 		return err
+	}
+	if opts.hold {
+		for _, v := range tb.variants(opts.bin) {
+			fmt.Printf("%s:\n  SSH_AUTH_SOCK= %s\n", v.Name, strings.Join(v.Argv, " "))
+		}
+		fmt.Printf("testbed in %s; stop with SIGINT or SIGTERM\n", dir)
+		<-ctx.Done()
+		return nil
 	}
 
 	latency, err := tb.measureAttest(ctx, opts.warmup, opts.runs)
