@@ -50,7 +50,7 @@ type initOptions struct {
 	TokenAllowSimulated bool
 }
 
-// initResult is what init prints for the operator.
+// initResult contains the values that init prints for the operator.
 type initResult struct {
 	TLSFingerprint string
 	AdminToken     string
@@ -127,8 +127,8 @@ func printInitResult(o initOptions, res initResult) {
 	fmt.Printf("start it with: rassh-ca serve --config %s\n", filepath.Join(o.Dir, configFile))
 }
 
-// tokenIssuerAtInit returns the issuer URL that serve will use, as far as
-// init knows it: with listen port 0, serve substitutes the bound port.
+// tokenIssuerAtInit returns the issuer URL for the key that init generates.
+// Only the key ID is used; serve sets the URL again from the configuration.
 func tokenIssuerAtInit(o initOptions) string {
 	if o.TokenIssuer != "" {
 		return o.TokenIssuer
