@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # make demo: the whole rassh flow on this one machine.
 #
-# A rassh CA (local verifier) enrolls a simulated TD with a join token; a real
-# sshd serves the certificate with its host key held in the agent's memory; the
-# system ssh trusts it through one @cert-authority line; rassh checks ra-ssh
-# per connection; stock ssh gets the check through KnownHostsCommand; a stale
-# attestation and a host without a certificate are refused.
+# A rassh CA (local verifier) enrolls a simulated TD with a join token. A real
+# sshd serves the certificate, with its host key held in the agent's memory,
+# and the system ssh trusts it through one @cert-authority line. rassh checks
+# ra-ssh per connection, and stock ssh gets the check through
+# KnownHostsCommand. A stale attestation and a host without a certificate are
+# refused.
 #
 # All state lives in one temporary folder, removed at the end.
 set -euo pipefail
