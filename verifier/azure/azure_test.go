@@ -25,15 +25,6 @@ func readTestdata(t testing.TB, path string) []byte {
 	return b
 }
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // quoteReportData returns REPORTDATA of a TDX quote v4: the last 64 bytes of
 // the 584-byte body after the 48-byte header.
 func quoteReportData(q []byte) []byte { return q[48+520 : 48+584] }

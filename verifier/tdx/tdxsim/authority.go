@@ -136,7 +136,11 @@ func pckTemplate(notBefore, notAfter time.Time, tcb PlatformTCB) (*x509.Certific
 
 func createCert(tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, signer *ecdsa.PrivateKey) (*x509.Certificate, error) {
 	if tmpl.SubjectKeyId == nil {
-		h := sha256.Sum256(elliptic.MarshalCompressed(pub.Curve, pub.X, pub.Y))
+		raw, err := pub.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.Sum256(raw)
 		tmpl.SubjectKeyId = h[:20]
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
