@@ -18,6 +18,7 @@ import (
 type attestLatency struct {
 	Quote     stats // one simulated quote over a binding value
 	RoundTrip stats // one quote plus POST /v1/attest and its token
+	Server    stats // the CA's own duration of POST /v1/attest, from its log
 }
 
 // measureAttest makes the agent's own token source, built as "rassh-agent
@@ -35,7 +36,7 @@ func (tb *testbed) measureAttest(ctx context.Context, warmup, runs int) (*attest
 	if err != nil {
 		return nil, err
 	}
-	attester := &rasshd.CAAttester{Provider: provider, CAURL: tb.AgentURL, HTTPClient: httpClient}
+	attester := &rasshd.CAAttester{Provider: provider, CAURL: tb.CAURL, HTTPClient: httpClient}
 
 	var quote, roundTrip []time.Duration
 	for i := 0; i < warmup+runs; i++ {

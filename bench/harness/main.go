@@ -68,7 +68,7 @@ func run() int {
 
 func parseFlags() (options, error) {
 	var o options
-	binDir := flag.String("bin", "bin", "`directory` holding rassh and rassh-agent")
+	binDir := flag.String("bin", "bin", "`directory` holding rassh, rassh-agent and rassh-ca")
 	flag.StringVar(&o.bin.SSH, "ssh", "/usr/bin/ssh", "stock ssh `binary`")
 	flag.StringVar(&o.bin.SSHD, "sshd", "/usr/sbin/sshd", "sshd `binary`")
 	flag.StringVar(&o.bin.Keygen, "ssh-keygen", "/usr/bin/ssh-keygen", "ssh-keygen `binary`")
@@ -87,8 +87,8 @@ func parseFlags() (options, error) {
 	if err != nil {
 		return o, err
 	}
-	o.bin.Rassh, o.bin.Agent = filepath.Join(abs, "rassh"), filepath.Join(abs, "rassh-agent")
-	for _, b := range []string{o.bin.Rassh, o.bin.Agent, o.bin.SSH, o.bin.SSHD, o.bin.Keygen} {
+	o.bin.Rassh, o.bin.Agent, o.bin.CA = filepath.Join(abs, "rassh"), filepath.Join(abs, "rassh-agent"), filepath.Join(abs, "rassh-ca")
+	for _, b := range []string{o.bin.Rassh, o.bin.Agent, o.bin.CA, o.bin.SSH, o.bin.SSHD, o.bin.Keygen} {
 		if _, err := os.Stat(b); err != nil {
 			return o, fmt.Errorf("missing binary: %w (run make build)", err)
 		}
@@ -100,9 +100,6 @@ func parseFlags() (options, error) {
 // token source directly and then every variant, and prints the report.
 func benchmark(ctx context.Context, dir string, opts options, procs *processes) error {
 	tb, err := setUp(ctx, dir, opts.bin, procs)
-	if tb != nil && tb.Tokens != nil {
-		defer tb.Tokens.Close()
-	}
 	if err != nil {
 		return err
 	}
@@ -122,23 +119,36 @@ func benchmark(ctx context.Context, dir string, opts options, procs *processes) 
 		return nil
 	}
 
+	before, err := tb.countRequests()
+	if err != nil {
+		return err
+	}
 	latency, err := tb.measureAttest(ctx, opts.warmup, opts.runs)
 	if err != nil {
 		return fmt.Errorf("time the token source: %w", err)
 	}
+	afterLatency, err := tb.countRequests()
+	if err != nil {
+		return err
+	}
+	attests := afterLatency[attestPath].Durations[len(before[attestPath].Durations):]
+	latency.Server = summarize(attests[opts.warmup:])
 
-	attestsBefore, jwksBefore := tb.Tokens.Counts()
 	started := time.Now()
 	times, err := measure(ctx, tb.variants(opts.bin), opts.warmup, opts.runs)
 	if err != nil {
 		return err
 	}
-	attestsAfter, jwksAfter := tb.Tokens.Counts()
+	after, err := tb.countRequests()
+	if err != nil {
+		return err
+	}
 
 	printReport(report{
 		Started: started, Runs: opts.runs, Warmup: opts.warmup, Variants: tb.variants(opts.bin), Times: times,
-		Latency: latency, Verified: reports,
-		FreshRuns: opts.warmup + opts.runs, Tokens: attestsAfter - attestsBefore, KeySetFetches: jwksAfter - jwksBefore,
+		Latency: latency, Verified: reports, FreshRuns: opts.warmup + opts.runs,
+		Tokens:        after[attestPath].Count - afterLatency[attestPath].Count,
+		KeySetFetches: after[jwksPath].Count - afterLatency[jwksPath].Count,
 	})
 	return nil
 }
@@ -149,7 +159,8 @@ func (tb *testbed) waitVerified(ctx context.Context, bin tools, limit time.Durat
 	deadline := time.Now().Add(limit)
 	var lines []string
 	for _, mode := range []string{"epoch", "fresh"} {
-		argv := []string{bin.Rassh, "verify", "-F", tb.RasshConf, "-p", tb.Port, "-o", "mode=" + mode, "root@" + hostName}
+		argv := []string{bin.Rassh, "verify", "-F", tb.RasshConf, "-p", tb.Port, "-o", "host_key_alias=" + hostName,
+			"-o", "mode=" + mode, "root@127.0.0.1"}
 		for {
 			out, err := output(ctx, argv)
 			if err == nil {

@@ -2,73 +2,58 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"golang.org/x/crypto/ssh"
-
-	"github.com/rassh/rassh/verifier/tdx/tdxsim"
 )
 
-// hostName is the name rassh and ssh dial and the host certificate's only
-// principal.
-const hostName = "127.0.0.1"
+// hostName is the host's name in its certificate and the name both clients
+// check it under (rassh's host_key_alias, ssh's HostKeyAlias); they dial
+// 127.0.0.1.
+const hostName = "bench.rassh.test"
 
 // tools are the binaries the harness drives.
 type tools struct {
-	Rassh, Agent, SSH, SSHD, Keygen string
+	Rassh, Agent, CA, SSH, SSHD, Keygen string
 }
 
-// testbed is one host (agent and sshd) and the client files that trust it,
-// all inside Dir.
+// testbed is one CA, one host (agent and sshd) and the client files that
+// trust them, all inside Dir.
 type testbed struct {
 	Dir        string
-	Port       string
-	Tokens     *tokenService
+	Port       string // sshd's port
 	SimDir     string
-	AgentURL   string // the agent's ca.url, where it posts evidence
-	TLSPin     string
+	CAURL      string
+	TLSPin     string // SHA-256 of the CA's TLS certificate, hex
+	AdminToken string
 	UserKey    string
 	KnownHosts string
 	RasshConf  string
+	CALog      string
 	AgentLog   string
 	SSHDLog    string
 }
 
-// setUp starts the token service, the agent and sshd, and writes the client
-// files. procs receives the children; tokens is closed by the caller.
+// setUp starts the CA, enrolls the agent with a join token, starts sshd and
+// writes the client files. procs receives the children.
 func setUp(ctx context.Context, dir string, bin tools, procs *processes) (*testbed, error) {
-	tb := &testbed{Dir: dir, SimDir: filepath.Join(dir, "sim"), AgentLog: filepath.Join(dir, "agent.log"),
-		SSHDLog: filepath.Join(dir, "sshd.log")}
+	tb := &testbed{Dir: dir, SimDir: filepath.Join(dir, "sim"), CALog: filepath.Join(dir, "ca.log"),
+		AgentLog: filepath.Join(dir, "agent.log"), SSHDLog: filepath.Join(dir, "sshd.log")}
 
 	// The simulated TD's PCK chain, as a developer creates it.
 	if err := runTool(bin.Agent, "sim-init", "--dir", tb.SimDir); err != nil {
 		return nil, err
 	}
-	tokens, err := startTokenService(filepath.Join(tb.SimDir, tdxsim.RootFile))
-	if err != nil {
-		return nil, fmt.Errorf("start token service: %w", err)
-	}
-	tb.Tokens, tb.AgentURL, tb.TLSPin = tokens, tokens.AttestURL, tokens.Fingerprint
-
-	caKey, err := newCAKey()
-	if err != nil {
+	if err := tb.startCA(ctx, bin, procs); err != nil {
 		return nil, err
 	}
-	if err := tb.startAgent(bin, procs, caKey); err != nil {
-		return nil, err
-	}
-	if err := tb.writeHostCert(caKey); err != nil {
+	if err := tb.startAgent(bin, procs); err != nil {
 		return nil, err
 	}
 	if err := tb.writeUserKey(bin); err != nil {
@@ -77,26 +62,28 @@ func setUp(ctx context.Context, dir string, bin tools, procs *processes) (*testb
 	if err := tb.startSSHD(ctx, bin, procs); err != nil {
 		return nil, err
 	}
-	if err := tb.writeClientFiles(caKey.PublicKey()); err != nil {
+	if err := tb.writeClientFiles(bin); err != nil {
 		return nil, err
 	}
 	return tb, nil
 }
 
-func newCAKey() (ssh.Signer, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+// startAgent runs "rassh-agent run" in HostKeyAgent mode with an Ed25519
+// host key generated in memory: it enrolls with a one-time join token and
+// writes the host certificate, which this waits for.
+func (tb *testbed) startAgent(bin tools, procs *processes) error {
+	joinToken, err := tb.admin(bin, "join-token", "create", "--principals", hostName, "--ttl", "10m")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return ssh.NewSignerFromKey(priv)
-}
-
-// startAgent runs "rassh-agent serve" in HostKeyAgent mode with an Ed25519
-// host key generated in memory, and waits for its public key and sockets.
-func (tb *testbed) startAgent(bin tools, procs *processes, ca ssh.Signer) error {
+	joinTokenFile := filepath.Join(tb.Dir, "join-token")
+	if err := os.WriteFile(joinTokenFile, []byte(joinToken), 0o600); err != nil {
+		return err
+	}
 	cfg := map[string]any{
-		"ca": map[string]any{"url": tb.AgentURL, "tls_fingerprint": tb.TLSPin,
-			"ssh_ca_keys": []string{strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ca.PublicKey())))}},
+		"ca": map[string]any{"url": tb.CAURL, "tls_fingerprint": tb.TLSPin,
+			"ssh_ca_keys_file": filepath.Join(tb.Dir, "ssh-ca.pub")},
+		"host":     map[string]any{"principals": []string{hostName}, "join_token_file": joinTokenFile},
 		"evidence": map[string]any{"kind": "simulated", "simulated": map[string]any{"authority_dir": tb.SimDir}},
 		"ra_ssh": map[string]any{
 			"hostkey_agent_socket": tb.hostKeySocket(), "socket": tb.raSocket(),
@@ -108,12 +95,12 @@ func (tb *testbed) startAgent(bin tools, procs *processes, ca ssh.Signer) error 
 	if err := writeJSONFile(path, cfg); err != nil {
 		return err
 	}
-	if _, err := procs.start(tb.AgentLog, bin.Agent, "serve", "--config", path); err != nil {
+	if _, err := procs.start(tb.AgentLog, bin.Agent, "run", "--config", path); err != nil {
 		return err
 	}
-	for _, f := range []string{tb.hostKeyPub(), tb.hostKeySocket(), tb.raSocket()} {
-		if err := waitFor(f, 10*time.Second); err != nil {
-			return fmt.Errorf("agent did not start (log %s): %w", tb.AgentLog, err)
+	for _, f := range []string{tb.hostKeySocket(), tb.raSocket(), tb.hostCert()} {
+		if err := waitFor(f, 20*time.Second); err != nil {
+			return fmt.Errorf("agent did not start and enroll (log %s): %w", tb.AgentLog, err)
 		}
 	}
 	return nil
@@ -123,33 +110,6 @@ func (tb *testbed) hostKeySocket() string { return filepath.Join(tb.Dir, "privat
 func (tb *testbed) raSocket() string      { return filepath.Join(tb.Dir, "public", "ra-ssh.sock") }
 func (tb *testbed) hostKeyPub() string    { return filepath.Join(tb.Dir, "ssh_host_ed25519_key.pub") }
 func (tb *testbed) hostCert() string      { return filepath.Join(tb.Dir, "ssh_host_ed25519_key-cert.pub") }
-
-// writeHostCert signs a one-hour host certificate for the agent's key, as
-// the CA would after enrollment, without the require_ra_ssh mark so that
-// rassh's mode off may connect.
-func (tb *testbed) writeHostCert(ca ssh.Signer) error {
-	data, err := os.ReadFile(tb.hostKeyPub())
-	if err != nil {
-		return err
-	}
-	key, _, _, _, err := ssh.ParseAuthorizedKey(data)
-	if err != nil {
-		return fmt.Errorf("host key %s: %w", tb.hostKeyPub(), err)
-	}
-	ext, err := json.Marshal(map[string]any{"verifier": "local", "evidence_sha256": strings.Repeat("00", 32), "require_ra_ssh": false})
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	cert := &ssh.Certificate{Key: key, Serial: newSerial().Uint64(), CertType: ssh.HostCert, KeyId: "bench-host",
-		ValidPrincipals: []string{hostName}, ValidAfter: uint64(now.Add(-time.Minute).Unix()),
-		ValidBefore: uint64(now.Add(time.Hour).Unix()),
-		Permissions: ssh.Permissions{Extensions: map[string]string{"rassh-attestation@rassh": string(ext)}}}
-	if err := cert.SignCert(rand.Reader, ca); err != nil {
-		return err
-	}
-	return os.WriteFile(tb.hostCert(), ssh.MarshalAuthorizedKey(cert), 0o644)
-}
 
 func (tb *testbed) writeUserKey(bin tools) error {
 	tb.UserKey = filepath.Join(tb.Dir, "id_ed25519")
@@ -251,11 +211,15 @@ func (tb *testbed) sshdConfig(bin tools, port string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// writeClientFiles writes the known_hosts line that trusts the CA for the
-// host (used by rassh and ssh alike) and rassh's configuration.
-func (tb *testbed) writeClientFiles(caKey ssh.PublicKey) error {
+// writeClientFiles writes the CA's known_hosts line (used by rassh and ssh
+// alike), as "rassh-ca admin known-hosts" prints it, and rassh's
+// configuration, which pins the CA's token service as the only issuer.
+func (tb *testbed) writeClientFiles(bin tools) error {
+	line, err := tb.admin(bin, "known-hosts")
+	if err != nil {
+		return err
+	}
 	tb.KnownHosts = filepath.Join(tb.Dir, "known_hosts")
-	line := fmt.Sprintf("@cert-authority %s,[%s]:* %s", hostName, hostName, ssh.MarshalAuthorizedKey(caKey))
 	if err := os.WriteFile(tb.KnownHosts, []byte(line), 0o600); err != nil {
 		return err
 	}
@@ -265,8 +229,8 @@ func (tb *testbed) writeClientFiles(caKey ssh.PublicKey) error {
 		"agent_socket":    tb.raSocket(),
 		"cache_dir":       filepath.Join(tb.Dir, "cache"),
 		"allow_simulated": true,
-		"issuers": []any{map[string]any{"issuer": tb.Tokens.Issuer, "jwks_url": tb.Tokens.JWKSURL, "kind": "rassh",
-			"algorithms": []string{"ES256"}, "host_patterns": []string{hostName}}},
+		"issuers": []any{map[string]any{"issuer": tb.CAURL, "jwks_url": tb.CAURL + "/v1/jwks", "kind": "rassh",
+			"host_patterns": []string{hostName}, "tls_fingerprint": tb.TLSPin}},
 	}
 	tb.RasshConf = filepath.Join(tb.Dir, "rassh.json")
 	return writeJSONFile(tb.RasshConf, cfg)
@@ -329,12 +293,4 @@ func freePort() (string, error) {
 	defer ln.Close()
 	_, port, err := net.SplitHostPort(ln.Addr().String())
 	return port, err
-}
-
-func newSerial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
-	if err != nil {
-		panic(err)
-	}
-	return n
 }

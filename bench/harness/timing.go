@@ -24,15 +24,16 @@ func (tb *testbed) variants(bin tools) []variant {
 	// The mode is quoted because rassh reads -o values as YAML, where a
 	// bare off is the boolean false.
 	rassh := func(mode string) []string {
-		return []string{bin.Rassh, "-F", tb.RasshConf, "-p", tb.Port, "-o", `mode="` + mode + `"`, "root@" + hostName, "true"}
+		return []string{bin.Rassh, "-F", tb.RasshConf, "-p", tb.Port, "-o", "host_key_alias=" + hostName,
+			"-o", `mode="` + mode + `"`, "root@127.0.0.1", "true"}
 	}
 	ssh := func(extra ...string) []string {
 		argv := []string{bin.SSH, "-F", "/dev/null", "-p", tb.Port, "-i", tb.UserKey, "-o", "IdentitiesOnly=yes",
 			"-o", "IdentityAgent=none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
 			"-o", "UserKnownHostsFile=" + tb.KnownHosts, "-o", "GlobalKnownHostsFile=/dev/null",
-			"-o", "UpdateHostKeys=no", "-o", "LogLevel=ERROR"}
+			"-o", "HostKeyAlias=" + hostName, "-o", "UpdateHostKeys=no", "-o", "LogLevel=ERROR"}
 		argv = append(argv, extra...)
-		return append(argv, "root@"+hostName, "true")
+		return append(argv, "root@127.0.0.1", "true")
 	}
 	return []variant{
 		{"rassh, mode off", rassh("off")},
