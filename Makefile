@@ -4,7 +4,7 @@ BIN     := bin
 CMDS    := rassh-ca rassh-agent rassh
 PKGS    := ./...
 
-.PHONY: all build test test-short race lint demo bench clean
+.PHONY: all build test test-short lint demo bench clean
 
 all: build
 
@@ -21,13 +21,18 @@ test:
 test-short:
 	$(GO) test -count=1 -short $(PKGS)
 
-# go vet always; staticcheck and govulncheck when they are installed
-# (go install honnef.co/go/tools/cmd/staticcheck@latest,
-#  go install golang.org/x/vuln/cmd/govulncheck@latest).
+# go vet, then staticcheck at a pinned version through the module proxy, then
+# govulncheck, which needs its vulnerability database (vuln.go.dev): where
+# that cannot be reached, lint says so and does not fail on it.
+STATICCHECK  ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOVULNCHECK  ?= golang.org/x/vuln/cmd/govulncheck@v1.9.0
 lint:
 	$(GO) vet $(PKGS)
-	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); else echo "staticcheck not installed, skipped"; fi
-	@if command -v govulncheck >/dev/null; then govulncheck $(PKGS); else echo "govulncheck not installed, skipped"; fi
+	$(GO) run $(STATICCHECK) $(PKGS)
+	@out=$$($(GO) run $(GOVULNCHECK) $(PKGS) 2>&1); status=$$?; echo "$$out"; \
+	if [ $$status -ne 0 ] && echo "$$out" | grep -q 'fetching vulnerabilities'; then \
+		echo "govulncheck could not reach its vulnerability database: not checked"; \
+	else exit $$status; fi
 
 demo: build
 	./scripts/demo.sh
