@@ -161,6 +161,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rassh-ca verify: %v\n", err)
 		return exitUsage
 	}
+	if res == nil {
+		res = &verifyResult{} // rejected before any claims existed, such as a malformed file
+	}
 	if err == nil {
 		err = res.checkPolicy(o, pol)
 	}

@@ -362,3 +362,32 @@ func TestDecodeQuoteEncodings(t *testing.T) {
 		t.Errorf("mixed alphabets: error = %v, want %s", err, want)
 	}
 }
+
+// Inputs rejected before any claims exist exit 1 with the reason, and --json
+// still prints the result.
+func TestVerifyRejectsMalformedFilesWithoutClaims(t *testing.T) {
+	dir := t.TempDir()
+	textQuote := filepath.Join(dir, "quote.txt")
+	if err := os.WriteFile(textQuote, []byte("A\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "report.bin")
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte{0x5a}, 3000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r := runCA(t, "verify", "--quote", textQuote)
+	r.assert(t, exitRejected, "rassh-ca verify: rejected: quote encoding: the quote file is text but not base64 or base64url: illegal base64 data at input byte 0\n")
+
+	r = runCA(t, "verify", "--quote", itaQuote, "--hcl-report", garbage, "--json")
+	if r.code != exitRejected || !strings.HasPrefix(r.stderr, "rassh-ca verify: rejected: hcl report: ") {
+		t.Errorf("garbage HCL report: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	var res verifyResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+	if res.Result != "rejected" || res.Error == nil || res.Error.Check != "hcl report" {
+		t.Errorf("result %q, error %+v", res.Result, res.Error)
+	}
+}
