@@ -167,13 +167,16 @@ func (s *Server) handleCreateJoinToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
 		return
 	}
+	// Check the seconds before converting, because a large count overflows
+	// time.Duration and wraps into the allowed range.
+	maxSeconds := int64(MaxJoinTokenTTL / time.Second)
+	if req.TTLSeconds < 0 || req.TTLSeconds > maxSeconds {
+		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, fmt.Sprintf("ttl_seconds %d out of range: 1 to %d", req.TTLSeconds, maxSeconds), nil)
+		return
+	}
 	ttl := time.Duration(req.TTLSeconds) * time.Second
 	if ttl == 0 {
 		ttl = DefaultJoinTokenTTL
-	}
-	if ttl < 0 || ttl > MaxJoinTokenTTL {
-		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, fmt.Sprintf("ttl_seconds %d out of range: 1 to %d", req.TTLSeconds, int64(MaxJoinTokenTTL/time.Second)), nil)
-		return
 	}
 
 	token, err := store.NewToken(s.rand(), store.JoinTokenPrefix)

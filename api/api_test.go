@@ -110,6 +110,9 @@ func TestAdminRejectsBadGrants(t *testing.T) {
 		{"/v1/registrations", wire.RegistrationRequest{Identity: "join:abc", Principals: []string{"h.example.com"}}, `invalid identity "join:abc": join: identities come from join tokens, not registrations`},
 		{"/v1/join-tokens", wire.JoinTokenRequest{}, "invalid principals: the list is empty"},
 		{"/v1/join-tokens", wire.JoinTokenRequest{Principals: []string{"h.example.com"}, TTLSeconds: -1}, "ttl_seconds -1 out of range: 1 to 2592000"},
+		// Seconds whose nanoseconds overflow int64 and wrap to about 59 s and to 0.
+		{"/v1/join-tokens", wire.JoinTokenRequest{Principals: []string{"h.example.com"}, TTLSeconds: 18446744133}, "ttl_seconds 18446744133 out of range: 1 to 2592000"},
+		{"/v1/join-tokens", wire.JoinTokenRequest{Principals: []string{"h.example.com"}, TTLSeconds: 1 << 62}, "ttl_seconds 4611686018427387904 out of range: 1 to 2592000"},
 	} {
 		status, body := h.do("POST", tc.path, tc.body, h.admin)
 		var e wire.Error
