@@ -11,13 +11,18 @@ import (
 const MaxPrincipals = 64
 
 // ValidatePrincipal checks that p is a host name or address usable as a
-// certificate principal: 1 to 253 characters of letters, digits and
-// "-._:", so never empty, never a wildcard or a pattern list.
+// certificate principal: 1 to 253 characters of lower-case letters, digits
+// and "-._:", so never empty, never a wildcard or a pattern list. Host names
+// are case-insensitive, so an upper-case spelling would let a second identity
+// hold the same host under another key of the principal index.
 func ValidatePrincipal(p string) error {
 	if p == "" || len(p) > 253 {
 		return fmt.Errorf("invalid principal %q: length must be 1 to 253 characters", p)
 	}
 	for _, r := range p {
+		if r >= 'A' && r <= 'Z' {
+			return fmt.Errorf("invalid principal %q: upper-case character %q not allowed (write host names in lower case)", p, r)
+		}
 		if !isHostChar(r) {
 			return fmt.Errorf("invalid principal %q: character %q not allowed (only letters, digits and -._:)", p, r)
 		}

@@ -21,10 +21,23 @@ func TestValidatePrincipal(t *testing.T) {
 		{"a b", false},
 		{"!host", false},
 		{string(make([]byte, 254)), false},
+		{"WEB1.example.com", false},
+		{"FE80::1", false},
 	} {
 		if err := ValidatePrincipal(tc.p); (err == nil) != tc.ok {
 			t.Errorf("ValidatePrincipal(%q) = %v, want ok %v", tc.p, err, tc.ok)
 		}
+	}
+}
+
+// An upper-case spelling of a principal would be a second key in the
+// principal index, so another identity could hold a name that is the same
+// host as one already bound.
+func TestValidatePrincipalRejectsUpperCase(t *testing.T) {
+	err := ValidatePrincipals([]string{"web1.example.com", "Web1.example.com"})
+	want := `invalid principal "Web1.example.com": upper-case character 'W' not allowed (write host names in lower case)`
+	if err == nil || err.Error() != want {
+		t.Errorf("ValidatePrincipals = %v, want %q", err, want)
 	}
 }
 
