@@ -234,3 +234,20 @@ func TestOneLogLinePerRequest(t *testing.T) {
 		t.Errorf("log line %s", lines[2])
 	}
 }
+
+// Clients choose the method token freely, so each made-up method must not
+// add a metric series that lives for as long as the server runs.
+func TestMetricsBoundMethodLabel(t *testing.T) {
+	h := newHarness(t)
+	for i := range 5 {
+		h.do("X-METHOD-"+itoa(uint64(i)), "/healthz", nil, "")
+	}
+	_, body := h.do("GET", "/metrics", nil, "")
+	text := string(body)
+	if want := `rassh_http_requests_total{method="other",route="unmatched",status="405"} 5`; !strings.Contains(text, want) {
+		t.Errorf("metrics lack %q:\n%s", want, text)
+	}
+	if strings.Contains(text, "X-METHOD-") {
+		t.Errorf("metrics keep a client-chosen method:\n%s", text)
+	}
+}

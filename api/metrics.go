@@ -42,7 +42,19 @@ func (m *metrics) add(name string, n uint64, labels ...string) {
 }
 
 func (m *metrics) countRequest(method, route, status string) {
-	m.add("rassh_http_requests_total", 1, "method", method, "route", route, "status", status)
+	m.add("rassh_http_requests_total", 1, "method", methodLabel(method), "route", route, "status", status)
+}
+
+// methodLabel returns method when it is a standard HTTP method and "other"
+// otherwise, because clients may send any token as a method and every label
+// value is a series kept for as long as the server runs.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
