@@ -15,6 +15,10 @@ type grant struct {
 	principals  []string
 	joinToken   *store.JoinToken // the token to burn, nil when none
 	tokenDigest []byte
+	// boundBy is the ID of the join token that bound the identity, recorded
+	// in the host record so the host can renew. It is empty for a
+	// registration, so deleting the registration ends renewals.
+	boundBy string
 }
 
 // authorize finds what allows this host to enroll, in this order:
@@ -23,7 +27,8 @@ type grant struct {
 //     the attested identity, or to "join:<token ID>" when there is none;
 //  2. a registration of the attested identity;
 //  3. the host record of an identity that a join token bound before, so a
-//     host renews without a new token.
+//     host renews without a new token. An enrollment through a registration
+//     ends that binding.
 //
 // The principals never come from the request itself.
 func (a *Authority) authorize(identity, joinToken string, now time.Time) (grant, error) {
@@ -45,7 +50,7 @@ func (a *Authority) authorize(identity, joinToken string, now time.Time) (grant,
 
 	host, err := a.Store.Host(identity)
 	if err == nil && host.JoinTokenID != "" {
-		return grant{identity: identity, principals: host.Principals}, nil
+		return grant{identity: identity, principals: host.Principals, boundBy: host.JoinTokenID}, nil
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return grant{}, internal(fmt.Errorf("read host: %w", err))
@@ -72,7 +77,7 @@ func (a *Authority) authorizeJoinToken(identity, joinToken string, now time.Time
 	if identity == "" {
 		identity = joinIdentity(t.ID)
 	}
-	return grant{identity: identity, principals: t.Principals, joinToken: &t, tokenDigest: digest}, nil
+	return grant{identity: identity, principals: t.Principals, joinToken: &t, tokenDigest: digest, boundBy: t.ID}, nil
 }
 
 func joinTokenError(err error) *Error {

@@ -191,6 +191,31 @@ func TestEnrollJoinTokenBindsIdentityForRenewal(t *testing.T) {
 	}
 }
 
+// A join token lets its host renew with the token's principals, never with
+// principals a registration added later and an admin then deleted.
+func TestEnrollDeletedRegistrationEndsRenewal(t *testing.T) {
+	h := newHarness(t)
+	td := catest.NewTD(h.sim, 0x23)
+	h.joinToken("tok-3", time.Hour, "web3.example.com")
+	k, _ := catest.HostKey()
+	if _, err := h.enroll(h.request(td, []ssh.PublicKey{k}, nil, "tok-3")); err != nil {
+		t.Fatal(err)
+	}
+	h.register(td.Identity(), "web3.example.com", "db.example.com")
+	if _, err := h.enroll(h.request(td, []ssh.PublicKey{k}, nil, "")); err != nil {
+		t.Fatalf("enrollment by registration: %v", err)
+	}
+	if err := h.store.DeleteRegistration(td.Identity()); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := h.enroll(h.request(td, []ssh.PublicKey{k}, nil, ""))
+	if err == nil {
+		t.Fatalf("renewal after the registration was deleted got principals %q", res.Response.Principals)
+	}
+	assertCode(t, err, CodeNotAuthorized)
+}
+
 func TestEnrollRetriesSerialCollision(t *testing.T) {
 	h := newHarness(t)
 	fs := &collidingStore{Store: h.store}

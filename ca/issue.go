@@ -69,6 +69,7 @@ func (a *Authority) enrollmentRecord(keys []hostKey, certs []*ssh.Certificate, g
 		Verifier:       claims.Verifier,
 		EvidenceSHA256: ev.EvidenceSHA256,
 		Simulated:      claims.Simulated,
+		JoinTokenID:    g.boundBy,
 	}
 	var records []store.Certificate
 	for i, c := range certs {
@@ -87,12 +88,6 @@ func (a *Authority) enrollmentRecord(keys []hostKey, certs []*ssh.Certificate, g
 			IssuedAt:     now.UTC(),
 		})
 	}
-	if g.joinToken != nil {
-		host.JoinTokenID = g.joinToken.ID
-	} else if prev, err := a.Store.Host(g.identity); err == nil {
-		host.JoinTokenID = prev.JoinTokenID // keep what lets a token-bound host renew
-	}
-
 	ev.Outcome = store.OutcomeAccepted
 	ev.Serials = host.Serials
 	return store.Enrollment{
