@@ -27,6 +27,10 @@ type Server struct {
 	// MaxConns bounds connections served at once; further ones are closed
 	// without an answer. 0: 64.
 	MaxConns int
+	// MaxConnsPerUser bounds the connections of one peer user ID served at
+	// once, so that one user's idle connections cannot take every slot from
+	// the others. 0: a quarter of MaxConns, at least 1.
+	MaxConnsPerUser int
 	// ReadTimeout bounds the wait for the request frame; 0: 10 seconds.
 	ReadTimeout time.Duration
 	// RequestTimeout bounds the work for one answer, including a fresh
@@ -37,11 +41,7 @@ type Server struct {
 
 // Serve accepts connections on l until l is closed, then returns nil.
 func (s *Server) Serve(l *net.UnixListener) error {
-	maxConns := s.MaxConns
-	if maxConns <= 0 {
-		maxConns = 64
-	}
-	slots := make(chan struct{}, maxConns)
+	limits := newConnLimits(s.MaxConns, s.MaxConnsPerUser)
 	for {
 		c, err := l.AcceptUnix()
 		if errors.Is(err, net.ErrClosed) {
@@ -52,27 +52,28 @@ func (s *Server) Serve(l *net.UnixListener) error {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		select {
-		case slots <- struct{}{}:
-		default:
-			s.logger().Warn("ra-ssh: too many connections, closing one", "max", maxConns)
+		cred, err := peerCredentials(c)
+		if err != nil {
+			s.logger().Error("ra-ssh: rejected connection", "err", err)
+			c.Close()
+			continue
+		}
+		if reason := limits.acquire(cred.Uid); reason != "" {
+			s.logger().Warn("ra-ssh: "+reason+", closing one", "uid", cred.Uid, "pid", cred.Pid,
+				"max", limits.total, "max_per_user", limits.perUser)
 			c.Close()
 			continue
 		}
 		go func() {
-			defer func() { <-slots }()
-			s.serveConn(c)
+			defer limits.release(cred.Uid)
+			s.serveConn(c, int(cred.Pid))
 		}()
 	}
 }
 
-func (s *Server) serveConn(c *net.UnixConn) {
+func (s *Server) serveConn(c *net.UnixConn, peerPID int) {
 	defer c.Close()
 	start := time.Now()
-	peerPID := 0
-	if cred, err := peerCredentials(c); err == nil {
-		peerPID = int(cred.Pid)
-	}
 
 	c.SetReadDeadline(start.Add(durationOr(s.ReadTimeout, 10*time.Second)))
 	var req raproto.Request
