@@ -2,7 +2,8 @@
 # Benchmarks rassh on this machine (make bench; BENCHMARKS.md records a run):
 #   1. the wall time of "rassh HOST true" in epoch, fresh and off mode and of
 #      stock "ssh HOST true", against one real sshd on 127.0.0.1 (bench/harness);
-#   2. the client's CPU cost of one verification (go test -bench in client/).
+#   2. the CPU cost of one verification (go test -bench: client/, verifier/token/,
+#      and the agent's side in enroll/rasshd/).
 # Runs as root, because sshd and the agent's HostKeyAgent socket require it.
 #
 # Environment:
@@ -66,6 +67,11 @@ if [ "${QUICKACK:-0}" = 1 ]; then
 	echo
 fi
 
-echo "## Client CPU cost of one verification"
+echo "## CPU cost of one verification"
 echo
+# client/: the ra-ssh checks after the token (epoch, fresh), and a whole epoch
+# verification with the real token verifier. verifier/token/: one ES256 token
+# of the CA's token service. enroll/rasshd/: the agent's epoch response.
 go test -run '^$' -bench '^BenchmarkVerify' -benchtime "${BENCHTIME:-1s}" -count 1 ./client/
+go test -run '^$' -bench '^BenchmarkVerifyRasshES256$' -benchtime "${BENCHTIME:-1s}" -count 1 ./verifier/token/
+go test -run '^$' -bench '^BenchmarkEpochAnswer$' -benchtime "${BENCHTIME:-1s}" -count 1 ./enroll/rasshd/

@@ -24,7 +24,7 @@ const benchPolicy = "require_collateral: false\nallow_simulated: true\n"
 
 // startCA creates a CA with "rassh-ca init" that trusts the simulated TD
 // authority and serves the token service, lifts the token service's rate
-// limit (fresh mode asks for a token per connection, faster than the default
+// limit (fresh mode requests a token per connection, faster than the default
 // 2 per second), and runs "rassh-ca serve" until procs stops it.
 func (tb *testbed) startCA(ctx context.Context, bin tools, procs *processes) error {
 	policy := filepath.Join(tb.Dir, "policy.yaml")

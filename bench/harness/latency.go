@@ -14,17 +14,17 @@ import (
 	"github.com/rassh/rassh/verifier/binding"
 )
 
-// attestLatency is the median time of the work a fresh answer waits for.
+// attestLatency is the timing of the work that a fresh-mode response waits for.
 type attestLatency struct {
 	Quote     stats // one simulated quote over a binding value
 	RoundTrip stats // one quote plus POST /v1/attest and its token
 	Server    stats // the CA's own duration of POST /v1/attest, from its log
 }
 
-// measureAttest makes the agent's own token source, built as "rassh-agent
-// serve" builds it (the simulated evidence provider and the CA attester
-// with the pinned TLS client), and times it directly: warmup calls, then
-// runs timed calls of the quote alone and of quote plus token.
+// measureAttest builds the agent's own token source as rassh-agent builds
+// it: the simulated evidence provider and the CA attester with the pinned
+// TLS client. It calls the source directly, warmup times untimed and then
+// runs times timed, for the quote alone and for quote plus token.
 func (tb *testbed) measureAttest(ctx context.Context, warmup, runs int) (*attestLatency, error) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	provider, err := enroll.NewProvider(enroll.ProviderConfig{Kind: enroll.ProviderSimulated,

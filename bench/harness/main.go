@@ -52,6 +52,11 @@ func run() int {
 	procs := &processes{}
 	err = benchmark(ctx, dir, opts, procs)
 	procs.stopAll()
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "harness: interrupted")
+		os.RemoveAll(dir)
+		return 130
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "harness: %v\n", err)
 		if opts.keepOnFailure {
@@ -186,9 +191,9 @@ func transportLine(report string) string {
 	return "(no mode line in the report)"
 }
 
-// printLogs copies the agent's and sshd's logs to standard error.
+// printLogs copies the CA's, the agent's and sshd's logs to standard error.
 func printLogs(dir string) {
-	for _, name := range []string{"agent.log", "sshd.log"} {
+	for _, name := range []string{"ca.log", "agent.log", "sshd.log"} {
 		if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
 			fmt.Fprintf(os.Stderr, "--- %s\n%s", name, data)
 		}

@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-// processes are the long-running children (agent, sshd) that the harness
+// processes are the long-running children (CA, agent, sshd) that the harness
 // stops before it exits.
 type processes struct {
 	mu       sync.Mutex
 	children []*child
 }
 
-// child is a started process; Done is closed when it has exited.
+// child is a started process. Done is closed when it has exited.
 type child struct {
 	Cmd  *exec.Cmd
 	Done chan struct{}

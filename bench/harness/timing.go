@@ -46,8 +46,8 @@ func (tb *testbed) variants(bin tools) []variant {
 
 // runOnce runs argv with SSH_AUTH_SOCK unset and returns its wall time, from
 // just before fork to just after the exit status is collected. The command
-// must exit 0 and print nothing on standard output; standard error may carry
-// a warning (rassh warns in mode off that the host is not attested).
+// must exit 0 and print nothing on standard output. Standard error may carry
+// a warning, because rassh warns in mode off that the host is not attested.
 func runOnce(ctx context.Context, argv []string) (time.Duration, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
