@@ -94,6 +94,7 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
 		return nil, fmt.Errorf("load config %s: %w", path, err)
 	}
+	c.fixBooleanMode()
 	if err := c.Check(); err != nil {
 		return nil, fmt.Errorf("load config %s: %w", path, err)
 	}
@@ -115,7 +116,18 @@ func (c *Config) Set(option string) error {
 	if err := yaml.UnmarshalStrict(yamlScalar(name, value), c); err != nil {
 		return fmt.Errorf("invalid option %q: %v", option, err)
 	}
+	c.fixBooleanMode()
 	return c.Check()
+}
+
+// fixBooleanMode turns the mode "false" into ModeOff. YAML 1.1, which
+// sigs.k8s.io/yaml follows, reads an unquoted off (and no, false) as a
+// boolean, and sigs.k8s.io/yaml writes that boolean into a string field as
+// "false".
+func (c *Config) fixBooleanMode() {
+	if c.Mode == "false" {
+		c.Mode = ModeOff
+	}
 }
 
 func yamlScalar(name, value string) []byte {

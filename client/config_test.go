@@ -96,3 +96,23 @@ func TestConfigSet(t *testing.T) {
 		}
 	}
 }
+
+// YAML 1.1, which sigs.k8s.io/yaml follows, reads an unquoted off as the
+// boolean false.
+func TestConfigModeOffUnquoted(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, "mode: off\n"), true)
+	if err != nil {
+		t.Fatalf("load mode: off: %v", err)
+	}
+	if got := c.AttestMode(); got != ModeOff {
+		t.Errorf("file mode: off gives mode %q, expected %q", got, ModeOff)
+	}
+
+	c = &Config{}
+	if err := c.Set("mode=off"); err != nil {
+		t.Fatalf("-o mode=off: %v", err)
+	}
+	if got := c.AttestMode(); got != ModeOff {
+		t.Errorf("-o mode=off gives mode %q, expected %q", got, ModeOff)
+	}
+}
