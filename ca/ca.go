@@ -64,6 +64,11 @@ type Authority struct {
 	// RequireRASSH marks every certificate as requiring ra-ssh, in addition to
 	// hosts that ask for it.
 	RequireRASSH bool
+	// AzureParavisorMRTDs are the MRTD values of Azure's paravisor (48 bytes
+	// each) that make a locally verified Azure quote's vmUniqueId an identity
+	// that registrations can name. Empty means that only MAA-verified Azure
+	// evidence carries an identity; other Azure hosts need a join token.
+	AzureParavisorMRTDs [][]byte
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

@@ -80,7 +80,7 @@ func (a *Authority) enroll(ctx context.Context, req *wire.EnrollmentRequest, now
 	ev.Verifier, ev.Simulated = claims.Verifier, claims.Simulated
 
 	// Authorization: who is this host and what may it be called.
-	g, err := a.authorize(Identity(claims), req.JoinToken, now)
+	g, err := a.authorize(a.Identity(claims), req.JoinToken, now)
 	if err != nil {
 		return nil, err
 	}

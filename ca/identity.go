@@ -3,31 +3,59 @@ package ca
 import (
 	"bytes"
 	"encoding/hex"
+	"regexp"
 	"strings"
 
 	"github.com/rassh/rassh/verifier"
 )
 
+// maaCompliantCVM is the x-ms-compliance-status MAA gives a TD that runs
+// under Azure's paravisor on a compliant Azure confidential VM.
+const maaCompliantCVM = "azure-compliant-cvm"
+
+// vmUniqueIDPattern is the GUID form Azure uses for vmUniqueId.
+var vmUniqueIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
 // Identity returns the attested host identity of verified claims, or "" when
-// the evidence carries none:
+// the evidence carries none that the CA can trust:
 //
-//   - on Azure, the vmUniqueId from the runtime data the quote commits to, in
-//     lower case;
+//   - on Azure, the vmUniqueId (a GUID) from the runtime data the quote
+//     commits to, in lower case. The runtime data is written by Azure's
+//     paravisor, but any TD can produce a quote over JSON of its own making,
+//     so the vmUniqueId counts only when the evidence is known to come from
+//     the paravisor: MAA verified it and calls the VM azure-compliant-cvm, or
+//     the quote's MRTD is one of a.AzureParavisorMRTDs.
 //   - on plain TDX, hex(MRCONFIGID || MROWNER || MROWNERCONFIG) in lower case,
 //     unless all three are zero (the VM owner set none of them at launch).
-func Identity(c *verifier.Claims) string {
+func (a *Authority) Identity(c *verifier.Claims) string {
 	if c.Platform == verifier.PlatformAzureTDX {
-		id := c.VMUniqueID
-		if id == "" && c.VMConfiguration != nil {
-			id = c.VMConfiguration.VMUniqueID
-		}
-		return strings.ToLower(id)
+		return a.azureIdentity(c)
 	}
 	owner := bytes.Join([][]byte{c.MRConfigID, c.MROwner, c.MROwnerConfig}, nil)
 	if len(bytes.Trim(owner, "\x00")) == 0 {
 		return ""
 	}
 	return hex.EncodeToString(owner)
+}
+
+func (a *Authority) azureIdentity(c *verifier.Claims) string {
+	id := c.VMUniqueID
+	if id == "" && c.VMConfiguration != nil {
+		id = c.VMConfiguration.VMUniqueID
+	}
+	id = strings.ToLower(id)
+	if !vmUniqueIDPattern.MatchString(id) {
+		return ""
+	}
+	if c.Verifier == verifier.VerifierMAA && c.ComplianceStatus == maaCompliantCVM {
+		return id
+	}
+	for _, mrtd := range a.AzureParavisorMRTDs {
+		if len(mrtd) > 0 && bytes.Equal(mrtd, c.MRTD) {
+			return id
+		}
+	}
+	return ""
 }
 
 // joinIdentity is the identity of a host that enrolled with a join token and

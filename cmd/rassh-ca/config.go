@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,6 +99,11 @@ type LocalConfig struct {
 	// SimulationRoots are PEM files of simulated-TD root certificates whose
 	// quotes are accepted (marked simulated). Development and tests only.
 	SimulationRoots []string `json:"simulation_roots"`
+	// AzureParavisorMRTDs are the MRTDs (96 hex digits each) of the Azure
+	// paravisor versions whose locally verified quotes may carry a vmUniqueId
+	// identity. Without them only join tokens enroll Azure hosts in local
+	// mode, because any TD can quote runtime data of its own making.
+	AzureParavisorMRTDs []string `json:"azure_paravisor_mrtds"`
 }
 
 // MAAConfig configures Microsoft Azure Attestation.
@@ -270,4 +276,17 @@ func oneOf(v string, allowed ...string) bool {
 		}
 	}
 	return false
+}
+
+// paravisorMRTDs decodes verifier.local.azure_paravisor_mrtds.
+func (c *Config) paravisorMRTDs() ([][]byte, error) {
+	var out [][]byte
+	for _, h := range c.Verifier.Local.AzureParavisorMRTDs {
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != 48 {
+			return nil, fmt.Errorf("config: verifier.local.azure_paravisor_mrtds: invalid MRTD %q, expected 96 hex digits", h)
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

@@ -129,3 +129,18 @@ func TestTokenServiceIssuerDefault(t *testing.T) {
 		}
 	}
 }
+
+func TestParavisorMRTDsConfig(t *testing.T) {
+	cfg := &Config{}
+	cfg.Verifier.Local.AzureParavisorMRTDs = []string{strings.Repeat("bb", 48)}
+	got, err := cfg.paravisorMRTDs()
+	if err != nil || len(got) != 1 || got[0][0] != 0xbb || len(got[0]) != 48 {
+		t.Fatalf("paravisorMRTDs = %x, %v", got, err)
+	}
+	cfg.Verifier.Local.AzureParavisorMRTDs = []string{"bb"}
+	_, err = cfg.paravisorMRTDs()
+	want := `config: verifier.local.azure_paravisor_mrtds: invalid MRTD "bb", expected 96 hex digits`
+	if err == nil || err.Error() != want {
+		t.Fatalf("short MRTD: error %v, want %s", err, want)
+	}
+}

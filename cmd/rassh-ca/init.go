@@ -318,6 +318,12 @@ verifier:
     # PEM files of simulated-TD roots to trust. Development and tests only:
     # their quotes come from software, not from a TD.
     simulation_roots: [{{quote .SimulationRoots}}]
+    # MRTDs (96 hex digits) of the Azure paravisor versions you trust. Only
+    # Azure quotes with one of them carry a vmUniqueId that registrations can
+    # name: any TD can quote runtime data of its own making. Empty: Azure
+    # hosts verified here need join tokens (MAA mode needs no list, because
+    # MAA attests that the VM is a compliant Azure CVM).
+    azure_paravisor_mrtds: []
   maa:
     instance_url: ""       # for example https://sharedeus2.eus2.attest.azure.net
     api_version: ""

@@ -186,6 +186,9 @@ func newAPIServer(cfg *Config, st *store.Store, addr net.Addr, logger *slog.Logg
 		Backdate:     time.Duration(cfg.Certificates.Backdate),
 		RequireRASSH: cfg.Certificates.RequireRASSH,
 	}
+	if auth.AzureParavisorMRTDs, err = cfg.paravisorMRTDs(); err != nil {
+		return nil, err
+	}
 	return &api.Server{
 		Enroller:     auth,
 		Store:        st,
