@@ -39,31 +39,84 @@ func exchange(ctx context.Context, conn *ssh.Client, host, socket string, req *r
 		return resp, ViaStreamLocal, nil
 	}
 
-	sess, err := conn.NewSession()
+	// x/crypto's ssh.Session reports an exit status only for a command it
+	// started itself, so the subsystem runs on a plain session channel.
+	sess, requests, err := conn.OpenChannel("session", nil)
 	if err != nil {
 		return nil, "", checkErr(host, "transport", ErrAgentUnreachable, "", "open session channel: %v", err)
 	}
 	defer sess.Close()
-	stdin, err1 := sess.StdinPipe()
-	stdout, err2 := sess.StdoutPipe()
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, "", checkErr(host, "transport", ErrAgentUnreachable, "", "%v", err)
-	}
-	stderr := &boundedBuffer{limit: maxResponderStderr}
-	sess.Stderr = stderr
-	if err := sess.RequestSubsystem(raproto.SubsystemName); err != nil {
+	exit := make(chan string, 1)
+	go watchExit(requests, exit)
+	if err := requestSubsystem(sess); err != nil {
 		return nil, "", checkErr(host, "transport", ErrNoRASSH,
 			"install rassh-agent on the host, or set allow_no_ra_ssh for this host to connect without the check",
 			"agent socket %s: %v; subsystem %s: %v", socket, streamErr, raproto.SubsystemName, err)
 	}
-	resp, err := roundTrip(ctx, req, stdout, stdin, sess)
+	stderr := &boundedBuffer{limit: maxResponderStderr}
+	go io.Copy(stderr, sess.Stderr())
+	resp, err := roundTrip(ctx, req, sess, sess, nil)
 	if err != nil {
-		// The responder's exit status and standard error say why it did
-		// not response; both arrive after its standard output ends.
-		waitErr := waitSession(sess, responderWait)
-		return nil, ViaSubsystem, transportErr(host, ViaSubsystem, errors.Join(err, waitErr), stderr.String())
+		// The responder's exit status explains why it sent no response; it
+		// arrives after its standard output ends.
+		if status := waitExit(exit, responderWait); status != "" {
+			err = fmt.Errorf("%w; %s", err, status)
+		}
+		return nil, ViaSubsystem, transportErr(host, ViaSubsystem, err, stderr.String())
 	}
 	return resp, ViaSubsystem, nil
+}
+
+func requestSubsystem(ch ssh.Channel) error {
+	ok, err := ch.SendRequest("subsystem", true, ssh.Marshal(struct{ Name string }{raproto.SubsystemName}))
+	if err == nil && !ok {
+		err = errors.New("ssh: subsystem request failed")
+	}
+	return err
+}
+
+// watchExit sends a description of the first exit-status or exit-signal
+// request (RFC 4254, section 6.10) to exit, and rejects other requests.
+func watchExit(requests <-chan *ssh.Request, exit chan<- string) {
+	for r := range requests {
+		var status struct{ Status uint32 }
+		var signal struct {
+			Signal     string
+			CoreDumped bool
+			Message    string
+			Language   string
+		}
+		switch {
+		case r.Type == "exit-status" && ssh.Unmarshal(r.Payload, &status) == nil:
+			trySend(exit, fmt.Sprintf("responder exited with status %d", status.Status))
+		case r.Type == "exit-signal" && ssh.Unmarshal(r.Payload, &signal) == nil:
+			trySend(exit, "responder killed by signal "+signal.Signal)
+		}
+		if r.WantReply {
+			r.Reply(false, nil)
+		}
+	}
+}
+
+func trySend(c chan<- string, s string) {
+	select {
+	case c <- s:
+	default:
+	}
+}
+
+// responderWait bounds the wait for the responder's exit after a failure.
+const responderWait = time.Second
+
+// waitExit returns the responder's exit description, or "" when none came
+// within timeout.
+func waitExit(exit <-chan string, timeout time.Duration) string {
+	select {
+	case s := <-exit:
+		return s
+	case <-time.After(timeout):
+		return ""
+	}
 }
 
 // roundTrip writes one request frame and reads one response frame. closer
@@ -87,23 +140,6 @@ func roundTrip(ctx context.Context, req *raproto.Request, r io.Reader, w io.Writ
 		return nil, err
 	}
 	return &resp, nil
-}
-
-// responderWait bounds the wait for the responder's exit after a failure.
-const responderWait = time.Second
-
-func waitSession(sess *ssh.Session, timeout time.Duration) error {
-	done := make(chan error, 1)
-	go func() { done <- sess.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("responder: %w", err)
-		}
-		return nil
-	case <-time.After(timeout):
-		return nil
-	}
 }
 
 func transportErr(host, via string, err error, stderr string) error {

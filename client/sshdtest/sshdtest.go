@@ -73,6 +73,9 @@ type Options struct {
 	// AgentSocket overrides the ra-ssh socket the subsystem relays to (for
 	// relay tests); empty means this host's own agent socket.
 	AgentSocket string
+	// SubsystemCommand replaces the responder as the ra-ssh@rassh subsystem
+	// command (for broken-responder tests); empty means the responder.
+	SubsystemCommand string
 }
 
 // Host is a running sshd with its agent.
@@ -248,7 +251,11 @@ func (h *Host) startSSHD(t testing.TB, opts Options, hostKeyLines []string) {
 		if opts.AgentSocket != "" {
 			socket = opts.AgentSocket
 		}
-		lines = append(lines, fmt.Sprintf("Subsystem %s %s %s %s", raproto.SubsystemName, self, ResponderArg, socket))
+		command := fmt.Sprintf("%s %s %s", self, ResponderArg, socket)
+		if opts.SubsystemCommand != "" {
+			command = opts.SubsystemCommand
+		}
+		lines = append(lines, fmt.Sprintf("Subsystem %s %s", raproto.SubsystemName, command))
 	}
 	config := filepath.Join(h.Dir, "sshd_config")
 	if err := os.WriteFile(config, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
