@@ -67,6 +67,7 @@ func (d *Dialer) Dial(ctx context.Context, user, address string) (*Conn, error) 
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", address, err)
 	}
+	tcp = withQuickAck(tcp)
 	stop := context.AfterFunc(ctx, func() { tcp.Close() })
 	name := d.checkedName(address)
 	var id *HostIdentity
