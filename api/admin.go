@@ -83,12 +83,16 @@ func (s *Server) handleCreateRegistration(w http.ResponseWriter, r *http.Request
 		return
 	}
 	reg := store.Registration{Identity: req.Identity, Principals: req.Principals, CreatedAt: s.now().UTC(), Comment: req.Comment}
-	if err := s.Store.PutRegistration(reg); err != nil {
+	unrevoked, err := s.Store.PutRegistration(reg)
+	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
 		return
 	}
 	ev := s.adminEvent(r, "registration.create")
 	ev.Identity, ev.Principals = reg.Identity, reg.Principals
+	if unrevoked {
+		ev.Reason = "clears the revocation of this identity"
+	}
 	if s.audit(w, r, ev) {
 		requestAttrs(r).add("identity", reg.Identity)
 		writeJSON(w, http.StatusCreated, wire.Registration(reg))
@@ -267,6 +271,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	req.Identity = strings.ToLower(strings.TrimSpace(req.Identity))
 	now := s.now()
 	ev := s.adminEvent(r, "revoke")
 	ev.Reason = req.Reason
@@ -289,11 +294,15 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	default:
 		ev.Identity = req.Identity
 		var h store.Host
-		h, err = s.Store.RevokeHost(req.Identity, req.Reason, now, keyBlob, ev)
+		h, err = s.Store.RevokeIdentity(req.Identity, req.Reason, now, keyBlob, ev)
 		resp.Serials, resp.HostKeys = h.Serials, h.HostKeys
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, http.StatusNotFound, codeNotFound, "nothing to revoke: serial or identity unknown", nil)
+		msg := fmt.Sprintf("nothing to revoke: serial %d was never issued", req.Serial)
+		if req.Identity != "" {
+			msg = fmt.Sprintf("nothing to revoke: no host and no registration for identity %s", req.Identity)
+		}
+		s.fail(w, r, http.StatusNotFound, codeNotFound, msg, nil)
 		return
 	}
 	if err != nil {

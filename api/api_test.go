@@ -197,7 +197,9 @@ func TestRevokeHostAndKRL(t *testing.T) {
 		t.Errorf("ssh-keygen -Q on revoked certificate: %v %s", err, out)
 	}
 
-	// The revoked key is not certified again, even for its own identity.
+	// The revoked key is not certified again, even for its own identity
+	// once an admin allows the identity again.
+	h.register(td.Identity(), "host1.example.com")
 	status, body = h.do("POST", "/v1/enrollments", h.request(td, []ssh.PublicKey{k}, nil, ""), "")
 	if status != http.StatusForbidden || !strings.Contains(string(body), "host_key_revoked") {
 		t.Errorf("re-enrollment of revoked key: %d %s", status, body)
@@ -249,5 +251,66 @@ func TestMetricsBoundMethodLabel(t *testing.T) {
 	}
 	if strings.Contains(text, "X-METHOD-") {
 		t.Errorf("metrics keep a client-chosen method:\n%s", text)
+	}
+}
+
+func TestRevokedIdentityStaysBlocked(t *testing.T) {
+	h := newHarness(t)
+	td := catest.NewTD(h.sim, 0x11)
+	h.register(td.Identity(), "host1.example.com")
+	if status, body := h.do("POST", "/v1/enrollments", h.request(td, []ssh.PublicKey{hostKey()}, nil, ""), ""); status != http.StatusOK {
+		t.Fatalf("enroll: %d %s", status, body)
+	}
+	if status, body := h.do("POST", "/v1/revocations", wire.RevocationRequest{Identity: td.Identity(), Reason: "compromised"}, h.admin); status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", status, body)
+	}
+
+	// An agent with a fresh in-memory key must not enroll again.
+	status, body := h.do("POST", "/v1/enrollments", h.request(td, []ssh.PublicKey{hostKey()}, nil, ""), "")
+	want := `host identity ` + td.Identity() + ` is revoked; an admin can allow it again by creating its registration anew`
+	var e wire.Error
+	json.Unmarshal(body, &e)
+	if status != http.StatusForbidden || e.Code != "identity_revoked" || e.Error != want {
+		t.Fatalf("enroll after revocation: %d %s", status, body)
+	}
+	if ev := h.lastEvent(); ev.Action != "enroll" || ev.Outcome != store.OutcomeRejected || ev.Code != "identity_revoked" || ev.Identity != td.Identity() {
+		t.Errorf("audit event %+v", ev)
+	}
+
+	// A join token does not get around the block either.
+	token := h.joinToken(time.Hour, "host1.example.com")
+	status, body = h.do("POST", "/v1/enrollments", h.request(td, []ssh.PublicKey{hostKey()}, nil, token), "")
+	if status != http.StatusForbidden || !strings.Contains(string(body), "identity_revoked") {
+		t.Fatalf("enroll with join token after revocation: %d %s", status, body)
+	}
+
+	// Creating the registration again is the explicit re-allow.
+	h.register(td.Identity(), "host1.example.com")
+	if ev := h.lastEvent(); ev.Action != "registration.create" || ev.Reason != "clears the revocation of this identity" {
+		t.Errorf("audit event of re-registration %+v", ev)
+	}
+	if status, body := h.do("POST", "/v1/enrollments", h.request(td, []ssh.PublicKey{hostKey()}, nil, ""), ""); status != http.StatusOK {
+		t.Fatalf("enroll after re-registration: %d %s", status, body)
+	}
+}
+
+func TestRevokeRegisteredIdentityNeverEnrolled(t *testing.T) {
+	h := newHarness(t)
+	td := catest.NewTD(h.sim, 0x22)
+	h.register(td.Identity(), "host2.example.com")
+
+	status, body := h.do("POST", "/v1/revocations", wire.RevocationRequest{Identity: td.Identity()}, h.admin)
+	var resp wire.RevocationResponse
+	if status != http.StatusOK || json.Unmarshal(body, &resp) != nil || len(resp.Serials) != 0 || len(resp.HostKeys) != 0 {
+		t.Fatalf("revoke registered identity: %d %s", status, body)
+	}
+	status, body = h.do("POST", "/v1/enrollments", h.request(td, []ssh.PublicKey{hostKey()}, nil, ""), "")
+	if status != http.StatusForbidden || !strings.Contains(string(body), "identity_revoked") {
+		t.Fatalf("enroll after revocation: %d %s", status, body)
+	}
+
+	status, body = h.do("POST", "/v1/revocations", wire.RevocationRequest{Identity: "ffff"}, h.admin)
+	if status != http.StatusNotFound || !strings.Contains(string(body), "no host and no registration for identity ffff") {
+		t.Fatalf("revoke unknown identity: %d %s", status, body)
 	}
 }

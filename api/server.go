@@ -43,7 +43,7 @@ type Store interface {
 	AppendAudit(ev store.Event) (store.Event, error)
 	AdminToken(digest []byte) (store.AdminToken, error)
 
-	PutRegistration(r store.Registration) error
+	PutRegistration(r store.Registration) (unrevoked bool, err error)
 	DeleteRegistration(identity string) error
 	Registrations() ([]store.Registration, error)
 	PutJoinToken(token string, t store.JoinToken) error
@@ -54,7 +54,7 @@ type Store interface {
 
 	RevokeSerial(serial uint64, reason string, now time.Time, ev store.Event) error
 	RevokeKey(blob []byte, line, reason string, now time.Time, ev store.Event) error
-	RevokeHost(identity, reason string, now time.Time, keyBlob func(string) ([]byte, error), ev store.Event) (store.Host, error)
+	RevokeIdentity(identity, reason string, now time.Time, keyBlob func(string) ([]byte, error), ev store.Event) (store.Host, error)
 	Revocations() (serials, keys []store.Revocation, err error)
 }
 

@@ -51,6 +51,7 @@ const (
 	CodePrincipalNotAllowed = "principal_not_allowed"
 	CodePrincipalConflict   = "principal_conflict"
 	CodeHostKeyRevoked      = "host_key_revoked"
+	CodeIdentityRevoked     = "identity_revoked"
 	CodeUndecided           = "verifier_undecided"
 	CodeInternal            = "internal_error"
 )

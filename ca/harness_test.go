@@ -71,7 +71,7 @@ func (h *harness) challenge() []byte {
 
 func (h *harness) register(identity string, principals ...string) {
 	h.t.Helper()
-	if err := h.store.PutRegistration(store.Registration{Identity: identity, Principals: principals}); err != nil {
+	if _, err := h.store.PutRegistration(store.Registration{Identity: identity, Principals: principals}); err != nil {
 		h.t.Fatal(err)
 	}
 }

@@ -105,4 +105,3 @@ func TestIdentityRules(t *testing.T) {
 		}
 	}
 }
-

@@ -39,16 +39,19 @@ func (a *Authority) issue(req *wire.EnrollmentRequest, keys []hostKey, claims *v
 			continue
 		}
 		if err != nil {
-			return nil, commitError(err)
+			return nil, commitError(err, g.identity)
 		}
 		return a.result(certs, g, t, enrollmentID, committed), nil
 	}
 	return nil, internal(fmt.Errorf("commit enrollment %s: serial collision %d times", enrollmentID, maxSerialRetries))
 }
 
-func commitError(err error) *Error {
+func commitError(err error, identity string) *Error {
 	var conflict *store.ConflictError
 	switch {
+	case errors.Is(err, store.ErrIdentityRevoked):
+		msg := fmt.Sprintf("host identity %s is revoked; an admin can allow it again by creating its registration anew", identity)
+		return forbidden(CodeIdentityRevoked, msg, err)
 	case errors.As(err, &conflict):
 		cause := fmt.Errorf("principal %q is bound to identity %s", conflict.Principal, conflict.Owner)
 		return &Error{Kind: KindConflict, Code: CodePrincipalConflict, Message: conflict.Error(), Err: cause}

@@ -8,11 +8,21 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// PutRegistration creates or replaces the registration of r.Identity.
-func (s *Store) PutRegistration(r Registration) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+// PutRegistration creates or replaces the registration of r.Identity. It
+// also lifts a revocation of the identity, which is how an admin allows a
+// revoked identity to enroll again, and reports whether there was one.
+func (s *Store) PutRegistration(r Registration) (unrevoked bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		revoked := tx.Bucket(bucketRevokedIDs)
+		if revoked.Get([]byte(r.Identity)) != nil {
+			unrevoked = true
+			if err := revoked.Delete([]byte(r.Identity)); err != nil {
+				return err
+			}
+		}
 		return put(tx.Bucket(bucketRegistrations), []byte(r.Identity), r)
 	})
+	return unrevoked, err
 }
 
 // DeleteRegistration deletes the registration of identity, or returns
@@ -87,8 +97,8 @@ type Enrollment struct {
 // certificates and appends the audit event. All of it runs in one
 // transaction, so either all of it is written or none.
 //
-// It fails with an ErrJoinToken* error, *ConflictError, ErrKeyRevoked or
-// ErrSerialExists, and then writes nothing.
+// It fails with an ErrJoinToken* error, ErrIdentityRevoked, *ConflictError,
+// ErrKeyRevoked or ErrSerialExists, and then writes nothing.
 func (s *Store) CommitEnrollment(e Enrollment) (Event, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if e.JoinTokenDigest != nil {
@@ -115,6 +125,9 @@ func (s *Store) CommitEnrollment(e Enrollment) (Event, error) {
 }
 
 func checkEnrollment(tx *bolt.Tx, e Enrollment) error {
+	if identityRevoked(tx, e.Host.Identity) {
+		return ErrIdentityRevoked
+	}
 	index := tx.Bucket(bucketPrincipals)
 	for _, p := range e.Host.Principals {
 		if owner := index.Get([]byte(p)); owner != nil && string(owner) != e.Host.Identity {

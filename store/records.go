@@ -66,10 +66,12 @@ type Certificate struct {
 	IssuedAt     time.Time `json:"issued_at"`
 }
 
-// Revocation records a revoked certificate serial or host key.
+// Revocation records a revoked certificate serial, host key or host
+// identity.
 type Revocation struct {
 	Serial    uint64    `json:"serial,omitempty"`
 	HostKey   string    `json:"host_key,omitempty"` // authorized_keys line
+	Identity  string    `json:"identity,omitempty"`
 	RevokedAt time.Time `json:"revoked_at"`
 	Reason    string    `json:"reason,omitempty"`
 }

@@ -20,8 +20,9 @@ import (
 )
 
 // SchemaVersion is the layout version this build reads and writes. Open
-// rejects a file with any other version.
-const SchemaVersion = 1
+// upgrades a version 1 file (which lacks the revoked_identities bucket) and
+// rejects any other version.
+const SchemaVersion = 2
 
 // Bucket names.
 var (
@@ -35,12 +36,13 @@ var (
 	bucketCertificates  = []byte("certificates")
 	bucketRevokedSerial = []byte("revoked_serials")
 	bucketRevokedKeys   = []byte("revoked_keys")
+	bucketRevokedIDs    = []byte("revoked_identities")
 	bucketAudit         = []byte("audit")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketChallenges, bucketJoinTokens, bucketAdminTokens,
 		bucketRegistrations, bucketHosts, bucketPrincipals, bucketCertificates,
-		bucketRevokedSerial, bucketRevokedKeys, bucketAudit,
+		bucketRevokedSerial, bucketRevokedKeys, bucketRevokedIDs, bucketAudit,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -109,6 +111,16 @@ func (s *Store) initSchema(tx *bolt.Tx) error {
 		return meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
 	}
 	got := string(meta.Get(keySchemaVersion))
+	if got == "1" {
+		// Version 2 only adds the revoked_identities bucket.
+		if _, err := tx.CreateBucketIfNotExists(bucketRevokedIDs); err != nil {
+			return err
+		}
+		if err := meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return err
+		}
+		got = strconv.Itoa(SchemaVersion)
+	}
 	if got != strconv.Itoa(SchemaVersion) {
 		return fmt.Errorf("schema version %q, this build reads version %d", got, SchemaVersion)
 	}

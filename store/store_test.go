@@ -37,14 +37,14 @@ func TestOpenRejectsOtherSchemaVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchemaVersion, []byte("2"))
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, []byte("3"))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	_, err = Open(path, false)
-	want := `open store ` + path + `: schema version "2", this build reads version 1`
+	want := `open store ` + path + `: schema version "3", this build reads version 2`
 	if err == nil || err.Error() != want {
 		t.Fatalf("Open: err = %v, want %s", err, want)
 	}
@@ -56,7 +56,7 @@ func TestOpenReopensAndKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutRegistration(Registration{Identity: "id1", Principals: []string{"a.example.com"}}); err != nil {
+	if _, err := s.PutRegistration(Registration{Identity: "id1", Principals: []string{"a.example.com"}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -255,7 +255,7 @@ func TestCommitEnrollmentJoinTokenExpiryEdge(t *testing.T) {
 	}
 }
 
-func TestRevokeHostFreesPrincipalsAndRejectsKey(t *testing.T) {
+func TestRevokeIdentityFreesPrincipalsAndRejectsKey(t *testing.T) {
 	s := openTemp(t)
 	s.CommitEnrollment(enrollment("id1", 1, "a.example.com"))
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -266,7 +266,7 @@ func TestRevokeHostFreesPrincipalsAndRejectsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	blob := func(string) ([]byte, error) { return []byte("key-of-id1"), nil }
-	if _, err := s.RevokeHost("id1", "stolen", t0, blob, Event{Action: "revoke"}); err != nil {
+	if _, err := s.RevokeIdentity("id1", "stolen", t0, blob, Event{Action: "revoke"}); err != nil {
 		t.Fatal(err)
 	}
 	serials, keys, err := s.Revocations()
@@ -276,11 +276,84 @@ func TestRevokeHostFreesPrincipalsAndRejectsKey(t *testing.T) {
 	if owner, _ := s.PrincipalOwner("a.example.com"); owner != "" {
 		t.Errorf("principal still owned by %q", owner)
 	}
-	if _, err := s.CommitEnrollment(enrollment("id1", 2, "a.example.com")); !errors.Is(err, ErrKeyRevoked) {
+
+	// The revoked key is rejected under any identity.
+	stolen := enrollment("id2", 2, "b.example.com")
+	stolen.HostKeyBlobs = [][]byte{[]byte("key-of-id1")}
+	if _, err := s.CommitEnrollment(stolen); !errors.Is(err, ErrKeyRevoked) {
 		t.Errorf("enrollment of revoked key: err = %v", err)
 	}
-	if _, err := s.RevokeHost("id1", "", t0, blob, Event{}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("revoke unknown host: err = %v", err)
+	// The revoked identity is rejected with any key.
+	fresh := enrollment("id1", 3, "a.example.com")
+	fresh.HostKeyBlobs = [][]byte{[]byte("new-key-of-id1")}
+	if _, err := s.CommitEnrollment(fresh); !errors.Is(err, ErrIdentityRevoked) {
+		t.Errorf("enrollment of revoked identity: err = %v", err)
+	}
+	if _, err := s.RevokeIdentity("id1", "", t0, blob, Event{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoke identity without host or registration: err = %v", err)
+	}
+}
+
+func TestPutRegistrationLiftsRevocation(t *testing.T) {
+	s := openTemp(t)
+	reg := Registration{Identity: "id1", Principals: []string{"a.example.com"}}
+	if unrevoked, err := s.PutRegistration(reg); err != nil || unrevoked {
+		t.Fatalf("first PutRegistration = %v, %v", unrevoked, err)
+	}
+	if _, err := s.RevokeIdentity("id1", "stolen", t0, nil, Event{Action: "revoke"}); err != nil {
+		t.Fatalf("revoke registered identity that never enrolled: %v", err)
+	}
+	r, err := s.IdentityRevoked("id1")
+	if err != nil || r.Identity != "id1" || r.Reason != "stolen" || !r.RevokedAt.Equal(t0) {
+		t.Fatalf("IdentityRevoked = %+v, %v", r, err)
+	}
+	if _, err := s.CommitEnrollment(enrollment("id1", 1, "a.example.com")); !errors.Is(err, ErrIdentityRevoked) {
+		t.Fatalf("enrollment of revoked identity: err = %v", err)
+	}
+
+	if unrevoked, err := s.PutRegistration(reg); err != nil || !unrevoked {
+		t.Fatalf("PutRegistration after revocation = %v, %v", unrevoked, err)
+	}
+	if _, err := s.IdentityRevoked("id1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("IdentityRevoked after re-registration: err = %v", err)
+	}
+	if _, err := s.CommitEnrollment(enrollment("id1", 1, "a.example.com")); err != nil {
+		t.Errorf("enrollment after re-registration: %v", err)
+	}
+}
+
+func TestOpenUpgradesSchemaVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ca.db")
+	s, err := Open(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketRevokedIDs); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, []byte("1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(path, false)
+	if err != nil {
+		t.Fatalf("Open version 1: %v", err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		t.Errorf("Check after upgrade: %v", err)
+	}
+	var version string
+	s.db.View(func(tx *bolt.Tx) error {
+		version = string(tx.Bucket(bucketMeta).Get(keySchemaVersion))
+		return nil
+	})
+	if version != "2" {
+		t.Errorf("schema version after upgrade = %q, want 2", version)
 	}
 }
 

@@ -79,7 +79,7 @@ func getAndPrint(c *apiClient, path string, out any) int {
 
 func runRegistrationCreate(args []string) int {
 	fs := newFlagSet("admin registration create")
-	identity := fs.String("identity", "", "attested host identity: Azure vmUniqueId, or hex(MRCONFIGID||MROWNER||MROWNERCONFIG)")
+	identity := fs.String("identity", "", "attested host identity: Azure vmUniqueId, or hex(MRCONFIGID||MROWNER||MROWNERCONFIG); lifts a revocation of it")
 	principals := fs.String("principals", "", "comma-separated principals the host gets")
 	comment := fs.String("comment", "", "note stored with the registration")
 	c, code := apiCommand(fs, args, true, func() error {
@@ -160,7 +160,7 @@ func runRevoke(args []string) int {
 	fs := newFlagSet("admin revoke")
 	serial := fs.Uint64("serial", 0, "certificate serial to revoke")
 	keyFile := fs.String("host-key", "", "public key file of a host key to revoke")
-	identity := fs.String("identity", "", "host identity whose current keys and certificates to revoke")
+	identity := fs.String("identity", "", "host identity to revoke: its current keys and certificates are revoked and it may not enroll until its registration is created again")
 	reason := fs.String("reason", "", "reason recorded in the audit log")
 	c, code := apiCommand(fs, args, true, nil)
 	if c == nil {
