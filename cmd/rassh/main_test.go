@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,6 +172,26 @@ func TestVerifyAgentDownUndecided(t *testing.T) {
 	code, _, stderr := run(t, "verify", "-F", f.config, "-p", f.host.Port(), "root@"+f.host.Name)
 	if code != exitUndecided || !strings.Contains(stderr, "rassh-agent is not running") {
 		t.Errorf("exit %d stderr %q, expected 3 and the agent down", code, stderr)
+	}
+}
+
+func TestVerifyClosedPortUndecided(t *testing.T) {
+	f := newFixture(t, sshdtest.Options{}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	code, stdout, stderr := run(t, "verify", "-F", f.config, "-p", port, "root@127.0.0.1")
+	if code != exitUndecided {
+		t.Errorf("exit %d, want %d", code, exitUndecided)
+	}
+	if !strings.HasPrefix(stdout, "UNDECIDED root@127.0.0.1") {
+		t.Errorf("stdout %q, want UNDECIDED root@127.0.0.1", stdout)
+	}
+	if !strings.Contains(stderr, "connection refused") {
+		t.Errorf("stderr %q, want connection refused", stderr)
 	}
 }
 

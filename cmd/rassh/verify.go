@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,7 +19,7 @@ func runVerify(args []string) int {
 	common.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: rassh verify [-p port] [-l user] [-i identity] [-F config] [-o name=value] [user@]host")
-		fmt.Fprintln(os.Stderr, "exit status: 0 verified, 1 rejected, 3 could not decide")
+		fmt.Fprintln(os.Stderr, "exit status: 0 verified, 1 rejected, 2 usage error, 3 could not decide (host unreachable, agent down or busy, key set unreachable)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
@@ -30,12 +31,17 @@ func runVerify(args []string) int {
 
 	conn, err := connect(&common, fs.Arg(0))
 	if err != nil {
-		fmt.Fprintf(os.Stdout, "REJECTED %s\n", fs.Arg(0))
-		fail("%v", err)
-		if client.IsUndecided(err) {
-			return exitUndecided
+		// Only a failed check is a rejection. A connection that could not
+		// be made or authenticated decided nothing about the host.
+		var ce *client.CheckError
+		if errors.As(err, &ce) && !client.IsUndecided(err) {
+			fmt.Fprintf(os.Stdout, "REJECTED %s\n", fs.Arg(0))
+			fail("%v", err)
+			return exitRejected
 		}
-		return exitRejected
+		fmt.Fprintf(os.Stdout, "UNDECIDED %s\n", fs.Arg(0))
+		fail("%v", err)
+		return exitUndecided
 	}
 	defer conn.Close()
 	if conn.Attestation == nil {
