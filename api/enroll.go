@@ -9,10 +9,15 @@ import (
 
 	"github.com/rassh/rassh/api/wire"
 	"github.com/rassh/rassh/ca"
+	"github.com/rassh/rassh/internal/ratelimit"
 	"github.com/rassh/rassh/store"
 )
 
 func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := s.limiters().challenges.Take(ratelimit.SourceKey(r.RemoteAddr), s.now()); !ok {
+		s.rejectRateLimited(w, r, "challenges", wait)
+		return
+	}
 	nonce := make([]byte, ca.NonceSize)
 	if _, err := io.ReadFull(s.rand(), nonce); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", fmt.Errorf("generate nonce: %w", err))

@@ -17,6 +17,18 @@ type attrsKey struct{}
 type logAttrs struct {
 	mu    sync.Mutex
 	attrs []slog.Attr
+	quiet bool // log at debug level
+}
+
+// setQuiet moves the request's log line to debug level, for responses that
+// a client can cause in bulk, such as 429.
+func (l *logAttrs) setQuiet() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.quiet = true
+	l.mu.Unlock()
 }
 
 func (l *logAttrs) add(key string, value any) {
@@ -86,6 +98,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		attrs.mu.Lock()
 		all = append(all, attrs.attrs...)
+		if attrs.quiet {
+			level = slog.LevelDebug
+		}
 		attrs.mu.Unlock()
 		s.logger().LogAttrs(r.Context(), level, "request", all...)
 	})

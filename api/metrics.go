@@ -19,6 +19,7 @@ var metricHelp = map[string]string{
 	"rassh_enrollments_total":         "Enrollment attempts by outcome and error code.",
 	"rassh_challenges_issued_total":   "Enrollment challenges issued.",
 	"rassh_certificates_issued_total": "Host certificates issued.",
+	"rassh_rate_limited_total":        "Requests rejected with 429 by limit.",
 }
 
 // add increments a counter; labels are name, value pairs.

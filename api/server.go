@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -72,6 +73,15 @@ type Server struct {
 	ChallengeTTL time.Duration
 	// MaxBodyBytes bounds request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// ChallengeRatePerSource is how many challenges per second one source
+	// address may get after its burst of ChallengeBurstPerSource; more get
+	// 429. Zero means DefaultChallengeRatePerSource and
+	// DefaultChallengeBurstPerSource.
+	ChallengeRatePerSource  float64
+	ChallengeBurstPerSource int
+	// MaxSources bounds the source addresses whose rate limits are kept in
+	// memory; zero means DefaultMaxSources.
+	MaxSources int
 
 	// TokenService, when set, serves POST /v1/attest, GET /v1/jwks and GET
 	// /.well-known/openid-configuration (the CA's attestation token service).
@@ -84,7 +94,9 @@ type Server struct {
 	// Rand is the source of nonces and tokens; nil means crypto/rand.
 	Rand io.Reader
 
-	metrics metrics
+	metrics  metrics
+	limitsMu sync.Mutex
+	limits   *limiters
 }
 
 // Handler returns the API's routes.
@@ -127,6 +139,16 @@ func (s *Server) Handler() http.Handler {
 		s.fail(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route", nil)
 	})
 	return r
+}
+
+// limiters returns the per-source limiters, creating them on first use.
+func (s *Server) limiters() *limiters {
+	s.limitsMu.Lock()
+	defer s.limitsMu.Unlock()
+	if s.limits == nil {
+		s.limits = s.newLimiters()
+	}
+	return s.limits
 }
 
 func (s *Server) now() time.Time {

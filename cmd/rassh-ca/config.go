@@ -70,14 +70,20 @@ type CertificatesConfig struct {
 	RequireRASSH bool     `json:"require_ra_ssh"`
 }
 
-// ChallengesConfig sets how long an enrollment nonce may be used.
+// ChallengesConfig sets how long an enrollment nonce may be used and how
+// many one source address may get: a burst of BurstPerSource, then
+// RatePerSource per second. Zero means 0.2 per second and a burst of 20.
 type ChallengesConfig struct {
-	TTL Duration `json:"ttl"`
+	TTL            Duration `json:"ttl"`
+	RatePerSource  float64  `json:"rate_per_source"`
+	BurstPerSource int      `json:"burst_per_source"`
 }
 
-// APIConfig sets request limits.
+// APIConfig sets request limits. MaxSources bounds the source addresses
+// whose rate limits are kept in memory; zero means 10000.
 type APIConfig struct {
 	MaxBodyBytes int64 `json:"max_body_bytes"`
+	MaxSources   int   `json:"max_sources"`
 }
 
 // VerifierConfig chooses how evidence is verified: "local" or "maa".
@@ -216,6 +222,8 @@ func (c *Config) validate() error {
 	}
 	check(c.Certificates.Lifetime >= 0 && c.Certificates.Backdate >= 0 && c.Challenges.TTL >= 0, "durations must not be negative")
 	check(c.API.MaxBodyBytes >= 0, "api.max_body_bytes must not be negative")
+	check(c.API.MaxSources >= 0, "api.max_sources must not be negative")
+	check(c.Challenges.RatePerSource >= 0 && c.Challenges.BurstPerSource >= 0, "challenges.rate_per_source and burst_per_source must not be negative")
 	switch c.Verifier.Mode {
 	case "local":
 		l := c.Verifier.Local

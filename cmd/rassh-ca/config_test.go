@@ -58,6 +58,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"token service without key", minimalConfig + "token_service:\n  enabled: true\n", "token_service.key is empty"},
 		{"token service http issuer", minimalConfig + "token_service:\n  enabled: true\n  key: k\n  issuer: http://ca.example.com\n",
 			`token_service.issuer: "http://ca.example.com" is not an https URL such as https://ca.example.com:8443`},
+		{"negative challenge rate", minimalConfig + "challenges:\n  rate_per_source: -1\n", "challenges.rate_per_source and burst_per_source must not be negative"},
+		{"negative max sources", minimalConfig + "api:\n  max_sources: -1\n", "api.max_sources must not be negative"},
 		{"token service negative rate", minimalConfig + "token_service:\n  enabled: true\n  key: k\n  rate: -1\n", "token_service.token_lifetime, rate and burst must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +84,10 @@ func TestInitConfigLoads(t *testing.T) {
 	}
 	if len(c.Certificates.HostPatterns) != 2 || c.Policy != "/etc/rassh/policy.yaml" || c.Verifier.Local.Collateral != "pcs" {
 		t.Errorf("config %+v", c)
+	}
+	wantChallenges := ChallengesConfig{TTL: Duration(5 * time.Minute), RatePerSource: 0.2, BurstPerSource: 20}
+	if c.Challenges != wantChallenges || c.API.MaxSources != 10000 {
+		t.Errorf("challenges %+v, api %+v", c.Challenges, c.API)
 	}
 	want := TokenServiceConfig{Enabled: true, Key: tokenServiceKeyFile, Issuer: "https://ca.example.com:8443",
 		TokenLifetime: Duration(5 * time.Minute), AllowSimulated: true, Rate: 2, Burst: 10}

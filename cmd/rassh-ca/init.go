@@ -301,9 +301,16 @@ certificates:
 
 challenges:
   ttl: 5m        # how long an enrollment nonce may be used
+  # Challenges one source address (IPv4 address or IPv6 /64) may get: a
+  # burst, then this many per second. More get 429 with Retry-After.
+  rate_per_source: 0.2
+  burst_per_source: 20
 
 api:
   max_body_bytes: 262144
+  # Source addresses whose rate limits are kept in memory; the least
+  # recently seen is dropped beyond it.
+  max_sources: 10000
 
 verifier:
   mode: local    # local (quotes verified here) or maa (Microsoft Azure Attestation)

@@ -198,6 +198,10 @@ func newAPIServer(cfg *Config, st *store.Store, addr net.Addr, logger *slog.Logg
 		MaxBodyBytes: cfg.API.MaxBodyBytes,
 		TokenService: tokens,
 		Logger:       logger,
+
+		ChallengeRatePerSource:  cfg.Challenges.RatePerSource,
+		ChallengeBurstPerSource: cfg.Challenges.BurstPerSource,
+		MaxSources:              cfg.API.MaxSources,
 	}, nil
 }
 
