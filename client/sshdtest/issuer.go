@@ -68,10 +68,11 @@ func NewIssuer(t testing.TB) *Issuer {
 
 // JWK returns the issuer's public key as a JWK.
 func (i *Issuer) JWK() map[string]string {
-	pub := i.key.PublicKey
-	x, y := make([]byte, 32), make([]byte, 32)
-	pub.X.FillBytes(x)
-	pub.Y.FillBytes(y)
+	raw, err := i.key.PublicKey.Bytes() // 0x04, then X and Y, 32 bytes each
+	if err != nil {
+		panic(err) // a generated P-256 key always encodes
+	}
+	x, y := raw[1:33], raw[33:65]
 	return map[string]string{"kty": "EC", "crv": "P-256", "kid": i.kid, "use": "sig", "alg": "ES256",
 		"x": base64.RawURLEncoding.EncodeToString(x), "y": base64.RawURLEncoding.EncodeToString(y)}
 }

@@ -245,18 +245,6 @@ func startedFingerprint(logs string) string {
 	return ""
 }
 
-// restart stops the CA with SIGTERM and serves it again from the same
-// directory, store and address.
-func (ca *testCA) restart(t *testing.T) {
-	t.Helper()
-	if code := ca.stopProcess(t); code != 0 {
-		t.Fatalf("rassh-ca exited with %d on SIGTERM", code)
-	}
-	if !ca.serve(t) {
-		t.Fatal("rassh-ca could not bind its address again")
-	}
-}
-
 func (ca *testCA) stopProcess(t *testing.T) int { return ca.proc.stop(t) }
 
 // joinToken issues a join token through the admin API.

@@ -16,7 +16,7 @@ import (
 // sshThroughRassh runs the real ssh with rassh as its only source of host
 // keys and returns ssh's error, its output and the arguments ssh passed to
 // the KnownHostsCommand, one call per line.
-func sshThroughRassh(t *testing.T, f *fixture) (error, string, []string) {
+func sshThroughRassh(t *testing.T, f *fixture) (string, []string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	calls := filepath.Join(dir, "calls")
@@ -47,12 +47,12 @@ func sshThroughRassh(t *testing.T, f *fixture) (error, string, []string) {
 	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
 	out, err := cmd.CombinedOutput()
 	data, _ := os.ReadFile(calls)
-	return err, string(out), strings.Split(strings.TrimSpace(string(data)), "\n")
+	return string(out), strings.Split(strings.TrimSpace(string(data)), "\n"), err
 }
 
 func TestKnownHostsCommandStockSSH(t *testing.T) {
 	f := newFixture(t, sshdtest.Options{RequireRASSH: true}, nil)
-	err, out, calls := sshThroughRassh(t, f)
+	out, calls, err := sshThroughRassh(t, f)
 	if err != nil || !strings.Contains(out, "stock ssh ok") {
 		t.Fatalf("ssh: %v\n%s\ncalls: %q", err, out, calls)
 	}
@@ -73,7 +73,7 @@ func TestKnownHostsCommandStaleRefused(t *testing.T) {
 	f := newFixture(t, sshdtest.Options{Attester: stale}, nil)
 	f.issuer = stale
 	f.writeIssuer(t)
-	err, out, _ := sshThroughRassh(t, f)
+	out, _, err := sshThroughRassh(t, f)
 	if err == nil || !strings.Contains(out, "KnownHostsCommand failed") || !strings.Contains(out, "attestation token too old") {
 		t.Errorf("ssh error %v, output:\n%s\nexpected a failed KnownHostsCommand and a stale token", err, out)
 	}
