@@ -142,6 +142,11 @@ type TokenServiceConfig struct {
 	// means 2 per second and a burst of 10.
 	Rate  float64 `json:"rate"`
 	Burst int     `json:"burst"`
+	// RatePerSource and BurstPerSource limit one source address (an IPv4
+	// address or an IPv6 /64) in the same way. Zero means 0.5 per second and
+	// a burst of 5.
+	RatePerSource  float64 `json:"rate_per_source"`
+	BurstPerSource int     `json:"burst_per_source"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("8h", "5m").
@@ -258,8 +263,8 @@ func (t *TokenServiceConfig) validate(verifierMode string) []string {
 			errs = append(errs, "token_service.issuer: "+err.Error())
 		}
 	}
-	if t.TokenLifetime < 0 || t.Rate < 0 || t.Burst < 0 {
-		errs = append(errs, "token_service.token_lifetime, rate and burst must not be negative")
+	if t.TokenLifetime < 0 || t.Rate < 0 || t.Burst < 0 || t.RatePerSource < 0 || t.BurstPerSource < 0 {
+		errs = append(errs, "token_service.token_lifetime, rate, burst, rate_per_source and burst_per_source must not be negative")
 	}
 	return errs
 }

@@ -60,7 +60,8 @@ func TestLoadConfigRejects(t *testing.T) {
 			`token_service.issuer: "http://ca.example.com" is not an https URL such as https://ca.example.com:8443`},
 		{"negative challenge rate", minimalConfig + "challenges:\n  rate_per_source: -1\n", "challenges.rate_per_source and burst_per_source must not be negative"},
 		{"negative max sources", minimalConfig + "api:\n  max_sources: -1\n", "api.max_sources must not be negative"},
-		{"token service negative rate", minimalConfig + "token_service:\n  enabled: true\n  key: k\n  rate: -1\n", "token_service.token_lifetime, rate and burst must not be negative"},
+		{"token service negative rate", minimalConfig + "token_service:\n  enabled: true\n  key: k\n  rate: -1\n", "token_service.token_lifetime, rate, burst, rate_per_source and burst_per_source must not be negative"},
+		{"token service negative source burst", minimalConfig + "token_service:\n  enabled: true\n  key: k\n  burst_per_source: -1\n", "token_service.token_lifetime, rate, burst, rate_per_source and burst_per_source must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadConfig(writeConfig(t, tc.text))
@@ -90,7 +91,7 @@ func TestInitConfigLoads(t *testing.T) {
 		t.Errorf("challenges %+v, api %+v", c.Challenges, c.API)
 	}
 	want := TokenServiceConfig{Enabled: true, Key: tokenServiceKeyFile, Issuer: "https://ca.example.com:8443",
-		TokenLifetime: Duration(5 * time.Minute), AllowSimulated: true, Rate: 2, Burst: 10}
+		TokenLifetime: Duration(5 * time.Minute), AllowSimulated: true, Rate: 2, Burst: 10, RatePerSource: 0.5, BurstPerSource: 5}
 	if c.TokenService != want {
 		t.Errorf("token_service %+v, expected %+v", c.TokenService, want)
 	}

@@ -359,6 +359,10 @@ token_service:
   allow_simulated: {{.TokenAllowSimulated}}
   rate: 2                # attest requests per second, all clients together
   burst: 10              # attest requests that may arrive at once (more get 429)
+  # The same limits for one source address (IPv4 address or IPv6 /64), so
+  # that one client cannot take all of the rate above.
+  rate_per_source: 0.5
+  burst_per_source: 5
 `))
 
 func quoteList(items []string) string {

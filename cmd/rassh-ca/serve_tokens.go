@@ -36,6 +36,9 @@ func newTokenService(cfg *Config, addr net.Addr, ev tokenissuer.EvidenceVerifier
 		AllowSimulated: t.AllowSimulated,
 		Rate:           t.Rate,
 		Burst:          t.Burst,
+		RatePerSource:  t.RatePerSource,
+		BurstPerSource: t.BurstPerSource,
+		MaxSources:     cfg.API.MaxSources,
 		MaxBodySize:    cfg.API.MaxBodyBytes,
 		Logger:         logger.With("component", "token-service"),
 	}), nil

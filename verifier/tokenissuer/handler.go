@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rassh/rassh/api/wire"
+	"github.com/rassh/rassh/internal/ratelimit"
 	"github.com/rassh/rassh/verifier"
 )
 
@@ -24,9 +25,12 @@ type EvidenceVerifier interface {
 
 // Defaults for the zero values of HandlerOptions.
 const (
-	DefaultRate        = 2.0 // tokens per second
-	DefaultBurst       = 10
-	DefaultMaxBodySize = 256 << 10
+	DefaultRate           = 2.0 // requests per second, all sources together
+	DefaultBurst          = 10
+	DefaultRatePerSource  = 0.5 // requests per second from one source
+	DefaultBurstPerSource = 5
+	DefaultMaxSources     = 10000
+	DefaultMaxBodySize    = 256 << 10
 )
 
 // HandlerOptions configures the token service's HTTP handler.
@@ -40,6 +44,15 @@ type HandlerOptions struct {
 	// Burst is how many attest requests may come at once. Zero means
 	// DefaultBurst.
 	Burst int
+	// RatePerSource and BurstPerSource limit one source address (an IPv4
+	// address or an IPv6 /64) in the same way, so that one client cannot take
+	// all of Rate. Zero means DefaultRatePerSource and DefaultBurstPerSource.
+	RatePerSource  float64
+	BurstPerSource int
+	// MaxSources bounds the source addresses whose limits are kept in
+	// memory; the least recently seen is dropped beyond it. Zero means
+	// DefaultMaxSources.
+	MaxSources int
 	// MaxBodySize bounds the request body in bytes. Zero means
 	// DefaultMaxBodySize.
 	MaxBodySize int64
@@ -48,11 +61,12 @@ type HandlerOptions struct {
 }
 
 type handler struct {
-	issuer   *Issuer
-	evidence EvidenceVerifier
-	opts     HandlerOptions
-	limit    *bucket
-	log      *slog.Logger
+	issuer      *Issuer
+	evidence    EvidenceVerifier
+	opts        HandlerOptions
+	limit       *ratelimit.Bucket
+	limitSource *ratelimit.Keyed
+	log         *slog.Logger
 }
 
 // Handler serves POST /v1/attest, GET /v1/jwks and GET
@@ -64,6 +78,15 @@ func (i *Issuer) Handler(ev EvidenceVerifier, opts HandlerOptions) http.Handler 
 	if opts.Burst <= 0 {
 		opts.Burst = DefaultBurst
 	}
+	if opts.RatePerSource <= 0 {
+		opts.RatePerSource = DefaultRatePerSource
+	}
+	if opts.BurstPerSource <= 0 {
+		opts.BurstPerSource = DefaultBurstPerSource
+	}
+	if opts.MaxSources <= 0 {
+		opts.MaxSources = DefaultMaxSources
+	}
 	if opts.MaxBodySize <= 0 {
 		opts.MaxBodySize = DefaultMaxBodySize
 	}
@@ -71,7 +94,8 @@ func (i *Issuer) Handler(ev EvidenceVerifier, opts HandlerOptions) http.Handler 
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	h.limit = newBucket(opts.Rate, opts.Burst, i.now)
+	h.limit = ratelimit.NewBucket(opts.Rate, opts.Burst)
+	h.limitSource = ratelimit.NewKeyed(opts.RatePerSource, opts.BurstPerSource, opts.MaxSources)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/attest", h.attest)
@@ -108,12 +132,15 @@ func (h *handler) attest(w http.ResponseWriter, r *http.Request) {
 	started := time.Now()
 	log := h.log.With("remote", r.RemoteAddr)
 
-	if ok, wait := h.limit.take(); !ok {
-		// Logged at debug level only, so a flood of requests cannot flood
-		// the log too.
-		log.Debug("attest", "status", http.StatusTooManyRequests, "code", "rate_limited")
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		writeJSON(w, http.StatusTooManyRequests, wire.Error{Error: "too many attest requests; retry later", Code: "rate_limited"})
+	// The source's own bucket comes first, so that requests it rejects
+	// take nothing from the bucket that all sources share.
+	now := h.issuer.now()
+	if ok, wait := h.limitSource.Take(ratelimit.SourceKey(r.RemoteAddr), now); !ok {
+		h.rejectRateLimited(w, log, "too many attest requests from this address; retry later", wait)
+		return
+	}
+	if ok, wait := h.limit.Take(now); !ok {
+		h.rejectRateLimited(w, log, "too many attest requests; retry later", wait)
 		return
 	}
 
@@ -145,6 +172,14 @@ func (h *handler) attest(w http.ResponseWriter, r *http.Request) {
 	log.Info("attest", "status", http.StatusOK, "verifier", claims.Verifier, "simulated", claims.Simulated,
 		"evidence_sha256", claims.EvidenceDigest.String(), "duration", time.Since(started))
 	writeJSON(w, http.StatusOK, wire.AttestResponse{Token: raw})
+}
+
+// rejectRateLimited writes 429 with Retry-After. It logs at debug level
+// only, so that a flood of requests does not flood the log too.
+func (h *handler) rejectRateLimited(w http.ResponseWriter, log *slog.Logger, message string, wait time.Duration) {
+	log.Debug("attest", "status", http.StatusTooManyRequests, "code", "rate_limited")
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	writeJSON(w, http.StatusTooManyRequests, wire.Error{Error: message, Code: "rate_limited"})
 }
 
 // readRequest decodes the body strictly: bounded, no unknown fields, one

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +146,9 @@ func TestAttestVerifierErrorClasses(t *testing.T) {
 
 func TestAttestBadRequests(t *testing.T) {
 	ev, backend := simulatedTD(t)
-	_, server, _ := serveIssuer(t, backend, tokenissuer.HandlerOptions{AllowSimulated: true, Logger: quietLog, MaxBodySize: 32 << 10})
+	// One source sends every case, so its own limit must cover them all.
+	opts := tokenissuer.HandlerOptions{AllowSimulated: true, Logger: quietLog, MaxBodySize: 32 << 10, BurstPerSource: 100}
+	_, server, _ := serveIssuer(t, backend, opts)
 	valid := attestBody(t, ev)
 
 	tests := []struct {
@@ -184,6 +187,64 @@ func TestAttestRateLimited(t *testing.T) {
 	wantError(t, resp, data, http.StatusTooManyRequests, "rate_limited")
 	if got := resp.Header.Get("Retry-After"); got != "2" {
 		t.Errorf("Retry-After = %q, want 2 (one token at 0.5 per second)", got)
+	}
+}
+
+func TestAttestRateLimitPerSource(t *testing.T) {
+	ev, backend := simulatedTD(t)
+	opts := tokenissuer.HandlerOptions{AllowSimulated: true, Logger: quietLog, RatePerSource: 0.5, BurstPerSource: 2}
+	issuer, server, _ := serveIssuer(t, backend, opts)
+	body := attestBody(t, ev)
+
+	for i := range 2 {
+		if resp, data := postAttest(t, server.URL, body); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: status %d: %s", i, resp.StatusCode, data)
+		}
+	}
+	resp, data := postAttest(t, server.URL, body)
+	wantError(t, resp, data, http.StatusTooManyRequests, "rate_limited")
+	if got := resp.Header.Get("Retry-After"); got != "2" {
+		t.Errorf("Retry-After = %q, want 2 (one token at 0.5 per second)", got)
+	}
+	if !strings.Contains(string(data), "from this address") {
+		t.Errorf("error body %s does not name the source's limit", data)
+	}
+
+	// Another source still gets tokens from the same handler.
+	handler := issuer.Handler(backend, opts)
+	for _, source := range []string{"192.0.2.1:40000", "[2001:db8::1]:40000"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/v1/attest", bytes.NewReader(body))
+		req.RemoteAddr = source
+		handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Errorf("request from %s: status %d: %s", source, rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestAttestGlobalLimitAcrossSources(t *testing.T) {
+	ev, backend := simulatedTD(t)
+	issuer, _, _ := serveIssuer(t, backend, tokenissuer.HandlerOptions{})
+	opts := tokenissuer.HandlerOptions{AllowSimulated: true, Logger: quietLog, Rate: 0.5, Burst: 3, BurstPerSource: 2}
+	handler := issuer.Handler(backend, opts)
+	body := attestBody(t, ev)
+
+	post := func(source string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/v1/attest", bytes.NewReader(body))
+		req.RemoteAddr = source
+		handler.ServeHTTP(rec, req)
+		return rec
+	}
+	for i, source := range []string{"192.0.2.1:1", "192.0.2.1:2", "192.0.2.2:1"} {
+		if rec := post(source); rec.Code != http.StatusOK {
+			t.Fatalf("request %d from %s: status %d: %s", i, source, rec.Code, rec.Body)
+		}
+	}
+	rec := post("192.0.2.3:1")
+	if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), `"too many attest requests; retry later"`) {
+		t.Errorf("request beyond the global burst: status %d: %s", rec.Code, rec.Body)
 	}
 }
 
