@@ -54,8 +54,10 @@ func (a *Agent) random() float64 {
 }
 
 // EnrollOnce enrolls, installs the certificates and reloads sshd. After a
-// success the join token is dropped: it is single use, and later renewals
-// enroll as the identity it registered.
+// success the join token is dropped, because it is single use. Later
+// renewals enroll as the host's attested identity (Azure vmUniqueId, or
+// MRCONFIGID, MROWNER and MROWNERCONFIG); a host with none of them cannot
+// renew without a new join token.
 func (a *Agent) EnrollOnce(ctx context.Context) (*Enrollment, error) {
 	enrollment, err := a.Enroller.Enroll(ctx)
 	if err != nil && a.Enroller.JoinToken != "" && joinTokenSpent(err) {

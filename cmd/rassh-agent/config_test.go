@@ -25,14 +25,30 @@ func TestDeployExampleConfigLoads(t *testing.T) {
 	if cfg.CA.URL != "https://ca.example.com:8443" || cfg.Evidence.Kind != "configfs-tsm" {
 		t.Errorf("config = %+v", cfg)
 	}
-	if len(cfg.Host.Keys) != 1 || cfg.Host.Keys[0] != "/etc/ssh/ssh_host_ed25519_key" {
-		t.Errorf("host keys = %q", cfg.Host.Keys)
+	if len(cfg.Host.Keys) != 0 {
+		t.Errorf("host keys = %q, want none: the example keeps them in the agent's memory", cfg.Host.Keys)
 	}
 	if time.Duration(cfg.Renewal.MaxBackoff) != 5*time.Minute || time.Duration(cfg.Reload.Timeout) != 30*time.Second {
 		t.Errorf("durations = %+v %+v", cfg.Renewal, cfg.Reload)
 	}
-	if cfg.RASSH != nil {
-		t.Errorf("ra_ssh is commented out in the example but parsed as %+v", cfg.RASSH)
+	r := cfg.RASSH
+	if r == nil {
+		t.Fatal("ra_ssh section missing from the example")
+	}
+	if r.HostKeyAgentSocket != "/run/rassh/hostkey.sock" || r.Socket != "/run/ra-ssh/ra-ssh.sock" ||
+		r.PublicKeyDir != "/etc/ssh" || cfg.Host.CertDir != "/etc/ssh" {
+		t.Errorf("paths: hostkey agent %q, ra-ssh %q, public keys %q, certificates %q",
+			r.HostKeyAgentSocket, r.Socket, r.PublicKeyDir, cfg.Host.CertDir)
+	}
+}
+
+func TestDeployFileKeysConfigLoads(t *testing.T) {
+	cfg, err := loadConfig("../../deploy/file-keys/agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Host.Keys) != 1 || cfg.Host.Keys[0] != "/etc/ssh/ssh_host_ed25519_key" {
+		t.Errorf("host keys = %q, want /etc/ssh/ssh_host_ed25519_key", cfg.Host.Keys)
 	}
 }
 

@@ -217,6 +217,9 @@ func writePublicKey(dir, keyType string, pub ssh.PublicKey) error {
 		dir = "/etc/ssh"
 	}
 	path := filepath.Join(dir, "ssh_host_"+keyType+"_key.pub")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write public key %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(dir, ".ssh_host_"+keyType+"_key.pub.*")
 	if err != nil {
 		return fmt.Errorf("write public key %s: %w", path, err)
