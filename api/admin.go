@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,78 +16,29 @@ import (
 	"github.com/rassh/rassh/store"
 )
 
-type adminKey struct{}
-
-// requireAdmin admits requests with "Authorization: Bearer <token>" whose
-// SHA-256 digest is a stored admin token.
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="rassh-ca"`)
-			s.fail(w, r, http.StatusUnauthorized, codeUnauthorized, "admin bearer token required", nil)
-			return
-		}
-		t, err := s.Store.AdminToken(store.TokenDigest(token))
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="rassh-ca", error="invalid_token"`)
-			cause := err
-			if errors.Is(err, store.ErrNotFound) {
-				cause = errors.New("admin token unknown")
-			}
-			s.fail(w, r, http.StatusUnauthorized, codeUnauthorized, "admin token invalid", cause)
-			return
-		}
-		requestAttrs(r).add("admin", t.ID)
-		next.ServeHTTP(w, r.WithContext(withAdmin(r, t.ID)))
-	})
-}
-
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	const prefix = "bearer "
-	if len(h) <= len(prefix) || subtle.ConstantTimeCompare([]byte(strings.ToLower(h[:len(prefix)])), []byte(prefix)) != 1 {
-		return "", false
-	}
-	return strings.TrimSpace(h[len(prefix):]), true
-}
-
-func (s *Server) adminEvent(r *http.Request, action string) store.Event {
-	id, _ := r.Context().Value(adminKey{}).(string)
-	return store.Event{Time: s.now(), Action: action, Source: r.RemoteAddr, Outcome: store.OutcomeAccepted, Admin: id}
-}
-
-func (s *Server) audit(w http.ResponseWriter, r *http.Request, ev store.Event) bool {
-	if _, err := s.Store.AppendAudit(ev); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", fmt.Errorf("append audit event: %w", err))
-		return false
-	}
-	return true
-}
-
 func (s *Server) handleCreateRegistration(w http.ResponseWriter, r *http.Request) {
+	ev := s.adminEvent(r, "registration.create")
 	var req wire.RegistrationRequest
 	if derr := s.decode(w, r, &req); derr != nil {
-		s.fail(w, r, derr.status, derr.code, derr.msg, derr.err)
+		s.rejectAdmin(w, r, ev, derr.status, derr.code, derr.msg, derr.err)
 		return
 	}
 	req.Identity = strings.ToLower(strings.TrimSpace(req.Identity))
+	ev.Identity, ev.Principals = req.Identity, req.Principals
 	if err := validateIdentity(req.Identity); err != nil {
-		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
+		s.rejectAdmin(w, r, ev, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
 		return
 	}
 	if err := s.validateGrant(req.Principals); err != nil {
-		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
+		s.rejectAdmin(w, r, ev, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
 		return
 	}
 	reg := store.Registration{Identity: req.Identity, Principals: req.Principals, CreatedAt: s.now().UTC(), Comment: req.Comment}
 	unrevoked, err := s.Store.PutRegistration(reg)
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		s.rejectAdmin(w, r, ev, http.StatusInternalServerError, codeInternalError, "internal error", err)
 		return
 	}
-	ev := s.adminEvent(r, "registration.create")
-	ev.Identity, ev.Principals = reg.Identity, reg.Principals
 	if unrevoked {
 		ev.Reason = "clears the revocation of this identity"
 	}
@@ -145,37 +94,39 @@ func (s *Server) handleListRegistrations(w http.ResponseWriter, r *http.Request)
 
 func (s *Server) handleDeleteRegistration(w http.ResponseWriter, r *http.Request) {
 	identity := strings.ToLower(chi.URLParam(r, "identity"))
+	ev := s.adminEvent(r, "registration.delete")
+	ev.Identity = identity
 	err := s.Store.DeleteRegistration(identity)
 	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, http.StatusNotFound, codeNotFound, fmt.Sprintf("no registration for identity %s", identity), nil)
+		s.rejectAdmin(w, r, ev, http.StatusNotFound, codeNotFound, fmt.Sprintf("no registration for identity %s", identity), nil)
 		return
 	}
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		s.rejectAdmin(w, r, ev, http.StatusInternalServerError, codeInternalError, "internal error", err)
 		return
 	}
-	ev := s.adminEvent(r, "registration.delete")
-	ev.Identity = identity
 	if s.audit(w, r, ev) {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
 func (s *Server) handleCreateJoinToken(w http.ResponseWriter, r *http.Request) {
+	ev := s.adminEvent(r, "join-token.create")
 	var req wire.JoinTokenRequest
 	if derr := s.decode(w, r, &req); derr != nil {
-		s.fail(w, r, derr.status, derr.code, derr.msg, derr.err)
+		s.rejectAdmin(w, r, ev, derr.status, derr.code, derr.msg, derr.err)
 		return
 	}
+	ev.Principals = req.Principals
 	if err := s.validateGrant(req.Principals); err != nil {
-		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
+		s.rejectAdmin(w, r, ev, http.StatusBadRequest, codeInvalidInput, err.Error(), nil)
 		return
 	}
 	// Check the seconds before converting, because a large count overflows
 	// time.Duration and wraps into the allowed range.
 	maxSeconds := int64(MaxJoinTokenTTL / time.Second)
 	if req.TTLSeconds < 0 || req.TTLSeconds > maxSeconds {
-		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, fmt.Sprintf("ttl_seconds %d out of range: 1 to %d", req.TTLSeconds, maxSeconds), nil)
+		s.rejectAdmin(w, r, ev, http.StatusBadRequest, codeInvalidInput, fmt.Sprintf("ttl_seconds %d out of range: 1 to %d", req.TTLSeconds, maxSeconds), nil)
 		return
 	}
 	ttl := time.Duration(req.TTLSeconds) * time.Second
@@ -185,17 +136,16 @@ func (s *Server) handleCreateJoinToken(w http.ResponseWriter, r *http.Request) {
 
 	token, err := store.NewToken(s.rand(), store.JoinTokenPrefix)
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		s.rejectAdmin(w, r, ev, http.StatusInternalServerError, codeInternalError, "internal error", err)
 		return
 	}
 	now := s.now().UTC()
 	jt := store.JoinToken{ID: store.TokenID(token), Principals: req.Principals, CreatedAt: now, ExpiresAt: now.Add(ttl), Comment: req.Comment}
 	if err := s.Store.PutJoinToken(token, jt); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		s.rejectAdmin(w, r, ev, http.StatusInternalServerError, codeInternalError, "internal error", err)
 		return
 	}
-	ev := s.adminEvent(r, "join-token.create")
-	ev.Principals, ev.Reason = jt.Principals, "join token "+jt.ID
+	ev.Reason = "join token " + jt.ID
 	if s.audit(w, r, ev) {
 		requestAttrs(r).add("join_token_id", jt.ID)
 		writeJSON(w, http.StatusCreated, wire.JoinTokenResponse{Token: token, ID: jt.ID, Principals: jt.Principals, ExpiresAt: jt.ExpiresAt})
@@ -255,9 +205,10 @@ func respondList[T, W any](s *Server, w http.ResponseWriter, r *http.Request, it
 }
 
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	ev := s.adminEvent(r, "revoke")
 	var req wire.RevocationRequest
 	if derr := s.decode(w, r, &req); derr != nil {
-		s.fail(w, r, derr.status, derr.code, derr.msg, derr.err)
+		s.rejectAdmin(w, r, ev, derr.status, derr.code, derr.msg, derr.err)
 		return
 	}
 	set := 0
@@ -267,13 +218,12 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if set != 1 {
-		s.fail(w, r, http.StatusBadRequest, codeInvalidInput, "give exactly one of serial, host_key and identity", nil)
+		s.rejectAdmin(w, r, ev, http.StatusBadRequest, codeInvalidInput, "give exactly one of serial, host_key and identity", nil)
 		return
 	}
 
 	req.Identity = strings.ToLower(strings.TrimSpace(req.Identity))
 	now := s.now()
-	ev := s.adminEvent(r, "revoke")
 	ev.Reason = req.Reason
 	var resp wire.RevocationResponse
 	var err error
@@ -285,7 +235,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	case req.HostKey != "":
 		var k ssh.PublicKey
 		if k, err = parsePlainKey(req.HostKey); err != nil {
-			s.fail(w, r, http.StatusBadRequest, codeInvalidInput, "invalid host_key: "+err.Error(), nil)
+			s.rejectAdmin(w, r, ev, http.StatusBadRequest, codeInvalidInput, "invalid host_key: "+err.Error(), nil)
 			return
 		}
 		line := ca.AuthorizedLine(k)
@@ -302,11 +252,11 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		if req.Identity != "" {
 			msg = fmt.Sprintf("nothing to revoke: no host and no registration for identity %s", req.Identity)
 		}
-		s.fail(w, r, http.StatusNotFound, codeNotFound, msg, nil)
+		s.rejectAdmin(w, r, ev, http.StatusNotFound, codeNotFound, msg, nil)
 		return
 	}
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", err)
+		s.rejectAdmin(w, r, ev, http.StatusInternalServerError, codeInternalError, "internal error", err)
 		return
 	}
 	requestAttrs(r).add("serials", resp.Serials)
@@ -331,8 +281,4 @@ func keyBlob(line string) ([]byte, error) {
 		return nil, err
 	}
 	return k.Marshal(), nil
-}
-
-func withAdmin(r *http.Request, id string) context.Context {
-	return context.WithValue(r.Context(), adminKey{}, id)
 }
