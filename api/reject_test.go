@@ -31,6 +31,17 @@ func registeredTD(h *harness, owner byte, principals ...string) *catest.TD {
 	return td
 }
 
+// notRegistered is the public message for a TD of the given owner byte
+// without a registration.
+func notRegistered(owner byte) string {
+	return "host not authorized: host identity " + catest.NewTD(nil, owner).Identity() +
+		" has no registration and the request carries no join token; an admin can register the identity (rassh-ca admin registration create) or issue a join token"
+}
+
+// conflictMessage names the principal and the next step, and never the
+// identity that holds the principal.
+const conflictMessage = `principal "host1.example.com" is bound to another host identity; an admin can free it by revoking that identity (rassh-ca admin revoke --identity), or grant this host other principals`
+
 var rejections = []rejection{
 	{
 		name: "stale challenge",
@@ -109,14 +120,15 @@ var rejections = []rejection{
 		setup: func(h *harness) any {
 			return h.request(catest.NewTD(h.sim, 0x44), []ssh.PublicKey{hostKey()}, nil, "")
 		},
-		status: 403, code: "not_authorized", message: "host not authorized: no registration and no join token",
+		status: 403, code: "not_authorized", message: notRegistered(0x44),
 	},
 	{
 		name: "no identity and no join token",
 		setup: func(h *harness) any {
 			return h.request(catest.NewTD(h.sim, 0), []ssh.PublicKey{hostKey()}, nil, "")
 		},
-		status: 403, code: "not_authorized", message: "host not authorized: no registration and no join token",
+		status: 403, code: "not_authorized",
+		message: "host not authorized: the evidence carries no host identity that a registration can name, and the request carries no join token; enroll with a join token (an admin creates one with rassh-ca admin join-token create)",
 	},
 	{
 		name: "unknown join token",
@@ -174,7 +186,7 @@ var rejections = []rejection{
 			td2 := registeredTD(h, 0x22, "host1.example.com")
 			return h.request(td2, []ssh.PublicKey{hostKey()}, nil, "")
 		},
-		status: 409, code: "principal_conflict", message: `principal "host1.example.com" is bound to another host identity`,
+		status: 409, code: "principal_conflict", message: conflictMessage,
 	},
 	{
 		name: "another TD claims a registered host's principals",
@@ -186,7 +198,7 @@ var rejections = []rejection{
 			intruder := catest.NewTD(h.sim, 0x66)
 			return h.request(intruder, []ssh.PublicKey{hostKey()}, []string{"host1.example.com"}, "")
 		},
-		status: 403, code: "not_authorized", message: "host not authorized: no registration and no join token",
+		status: 403, code: "not_authorized", message: notRegistered(0x66),
 	},
 	{
 		name: "join token for a registered host's principals",
@@ -198,7 +210,7 @@ var rejections = []rejection{
 			token := h.joinToken(time.Hour, "host1.example.com")
 			return h.request(catest.NewTD(h.sim, 0x66), []ssh.PublicKey{hostKey()}, nil, token)
 		},
-		status: 409, code: "principal_conflict", message: `principal "host1.example.com" is bound to another host identity`,
+		status: 409, code: "principal_conflict", message: conflictMessage,
 	},
 	{
 		name: "oversized body",
@@ -269,13 +281,20 @@ func TestPrincipalConflictAuditNamesOwner(t *testing.T) {
 	td1 := registeredTD(h, 0x11, "host1.example.com")
 	h.do("POST", "/v1/enrollments", h.request(td1, []ssh.PublicKey{hostKey()}, nil, ""), "")
 	td2 := registeredTD(h, 0x22, "host1.example.com")
-	status, _ := h.do("POST", "/v1/enrollments", h.request(td2, []ssh.PublicKey{hostKey()}, nil, ""), "")
+	status, body := h.do("POST", "/v1/enrollments", h.request(td2, []ssh.PublicKey{hostKey()}, nil, ""), "")
 	if status != http.StatusConflict {
 		t.Fatalf("status %d", status)
+	}
+	if strings.Contains(string(body), td1.Identity()) {
+		t.Errorf("public error names the other identity: %s", body)
 	}
 	ev := h.lastEvent()
 	want := `principal_conflict: principal "host1.example.com" is bound to identity ` + td1.Identity()
 	if ev.Reason != want || ev.Identity != td2.Identity() {
 		t.Errorf("audit reason %q identity %q, want %q for %s", ev.Reason, ev.Identity, want, td2.Identity())
+	}
+	wantLog := `"error":"principal \"host1.example.com\" is bound to identity ` + td1.Identity() + `"`
+	if !strings.Contains(h.logBuf.String(), wantLog) {
+		t.Errorf("log lacks %s:\n%s", wantLog, h.logBuf.String())
 	}
 }

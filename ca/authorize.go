@@ -37,7 +37,8 @@ func (a *Authority) authorize(identity, joinToken string, now time.Time) (grant,
 	}
 	if identity == "" {
 		err := errors.New("evidence carries no host identity and no join token was given")
-		return grant{}, forbidden(CodeNotAuthorized, "host not authorized: no registration and no join token", err)
+		msg := "host not authorized: the evidence carries no host identity that a registration can name, and the request carries no join token; enroll with a join token (an admin creates one with rassh-ca admin join-token create)"
+		return grant{}, forbidden(CodeNotAuthorized, msg, err)
 	}
 
 	reg, err := a.Store.Registration(identity)
@@ -55,8 +56,11 @@ func (a *Authority) authorize(identity, joinToken string, now time.Time) (grant,
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return grant{}, internal(fmt.Errorf("read host: %w", err))
 	}
+	// The identity comes from the host's own verified evidence, so naming it
+	// tells the requester nothing it does not know.
 	err = fmt.Errorf("no registration for identity %s", identity)
-	return grant{}, forbidden(CodeNotAuthorized, "host not authorized: no registration and no join token", err)
+	msg := fmt.Sprintf("host not authorized: host identity %s has no registration and the request carries no join token; an admin can register the identity (rassh-ca admin registration create) or issue a join token", identity)
+	return grant{}, forbidden(CodeNotAuthorized, msg, err)
 }
 
 // authorizeJoinToken reads the token without burning it; CommitEnrollment

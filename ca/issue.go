@@ -53,8 +53,10 @@ func commitError(err error, identity string) *Error {
 		msg := fmt.Sprintf("host identity %s is revoked; an admin can allow it again by creating its registration anew", identity)
 		return forbidden(CodeIdentityRevoked, msg, err)
 	case errors.As(err, &conflict):
+		// The other identity goes only to the audit event and the log.
 		cause := fmt.Errorf("principal %q is bound to identity %s", conflict.Principal, conflict.Owner)
-		return &Error{Kind: KindConflict, Code: CodePrincipalConflict, Message: conflict.Error(), Err: cause}
+		msg := fmt.Sprintf("principal %q is bound to another host identity; an admin can free it by revoking that identity (rassh-ca admin revoke --identity), or grant this host other principals", conflict.Principal)
+		return &Error{Kind: KindConflict, Code: CodePrincipalConflict, Message: msg, Err: cause}
 	case errors.Is(err, store.ErrKeyRevoked):
 		return forbidden(CodeHostKeyRevoked, "host key revoked: generate a new host key", err)
 	case errors.Is(err, store.ErrJoinTokenUnknown), errors.Is(err, store.ErrJoinTokenUsed), errors.Is(err, store.ErrJoinTokenExpired):
