@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rassh/rassh/ca"
 	"github.com/rassh/rassh/store"
+	"github.com/rassh/rassh/verifier/policy"
 	"github.com/rassh/rassh/verifier/tokenissuer"
 )
 
@@ -40,6 +42,7 @@ type initOptions struct {
 	HostPatterns    []string
 	Listen          string
 	Collateral      string
+	CollateralDir   string
 	Policy          string
 	SimulationRoots []string
 
@@ -65,7 +68,8 @@ func runInit(args []string) int {
 	fs.StringVar(&o.KeyType, "key-type", ca.KeyEd25519, "CA key type: "+strings.Join(ca.KeyTypes, ", "))
 	fs.StringVar(&patterns, "host-patterns", "", "comma-separated host patterns the CA may certify, for example '*.fleet.example.com'")
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8443", "address the API listens on")
-	fs.StringVar(&o.Collateral, "collateral", "pcs", "where TDX collateral comes from: pcs, dir or none")
+	fs.StringVar(&o.Collateral, "collateral", "pcs", "where TDX collateral comes from: pcs (Intel PCS), dir (--collateral-dir) or none")
+	fs.StringVar(&o.CollateralDir, "collateral-dir", "", "directory of Intel PCS response files, required with --collateral dir")
 	fs.StringVar(&o.Policy, "policy", "", "attestation policy file (empty: the default CA policy)")
 	fs.StringVar(&roots, "simulation-roots", "", "comma-separated PEM files of simulated-TD roots to trust (development only)")
 	fs.BoolVar(&o.TokenService, "token-service", true, "enable the token service (POST /v1/attest, GET /v1/jwks) for ra-ssh agents")
@@ -76,7 +80,7 @@ func runInit(args []string) int {
 	}
 	o.HostPatterns = splitList(patterns)
 	o.SimulationRoots = splitList(roots)
-	if err := absPaths(&o.Policy, o.SimulationRoots); err != nil {
+	if err := absPaths(&o.Policy, &o.CollateralDir, o.SimulationRoots); err != nil {
 		fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
 		return exitUsage
 	}
@@ -90,6 +94,13 @@ func runInit(args []string) int {
 			fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
 			return exitUsage
 		}
+	}
+	if err := checkInitKeyAndCollateral(o); err != nil {
+		fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
+		return exitUsage
+	}
+	if o.Collateral == "none" && policyRequiresCollateral(o.Policy) {
+		fmt.Fprintln(os.Stderr, "rassh-ca init: warning: --collateral none with a policy that requires collateral (the default policy does): every enrollment will be rejected; use --collateral pcs or dir, or a --policy with require_collateral: false")
 	}
 	if o.TokenIssuer != "" {
 		if err := checkIssuerURL(o.TokenIssuer); err != nil {
@@ -136,12 +147,54 @@ func tokenIssuerAtInit(o initOptions) string {
 	return "https://" + o.Listen
 }
 
+// checkInitKeyAndCollateral checks --key-type and --collateral before init
+// creates anything, so that a typo leaves no directory behind.
+func checkInitKeyAndCollateral(o initOptions) error {
+	if !slices.Contains(ca.KeyTypes, o.KeyType) {
+		return fmt.Errorf("--key-type %q unknown (expected one of %s)", o.KeyType, strings.Join(ca.KeyTypes, ", "))
+	}
+	switch o.Collateral {
+	case "pcs", "none":
+		if o.CollateralDir != "" {
+			return fmt.Errorf("--collateral-dir needs --collateral dir, not %q", o.Collateral)
+		}
+	case "dir":
+		if o.CollateralDir == "" {
+			return errors.New("--collateral dir needs --collateral-dir DIR, the directory of Intel PCS response files")
+		}
+		info, err := os.Stat(o.CollateralDir)
+		if err != nil {
+			return fmt.Errorf("--collateral-dir: %w", err)
+		}
+		if !info.IsDir() {
+			return fmt.Errorf("--collateral-dir %s is not a directory", o.CollateralDir)
+		}
+	default:
+		return fmt.Errorf("--collateral %q unknown (expected pcs, dir or none)", o.Collateral)
+	}
+	return nil
+}
+
+// policyRequiresCollateral reports whether the policy at path, or the
+// default CA policy when path is empty, requires collateral. A file that does
+// not load counts as not requiring it, because serve reports that error.
+func policyRequiresCollateral(path string) bool {
+	if path == "" {
+		return policy.DefaultCA().RequireCollateral
+	}
+	p, err := policy.Load(path)
+	return err == nil && p.RequireCollateral
+}
+
 // absPaths makes the given paths absolute, since the configuration resolves
 // relative paths against its own directory, not the working directory.
-func absPaths(policy *string, roots []string) error {
+func absPaths(policy, collateralDir *string, roots []string) error {
 	var err error
-	if *policy != "" {
-		if *policy, err = filepath.Abs(*policy); err != nil {
+	for _, p := range []*string{policy, collateralDir} {
+		if *p == "" {
+			continue
+		}
+		if *p, err = filepath.Abs(*p); err != nil {
 			return err
 		}
 	}
@@ -165,8 +218,16 @@ func splitList(s string) []string {
 
 // initCA creates the CA directory's files. It refuses to touch a directory
 // that already holds any of them.
-func initCA(o initOptions) (initResult, error) {
-	var res initResult
+// When init creates the directory itself and then fails, it removes the
+// directory again, so that a second attempt does not find half a CA.
+func initCA(o initOptions) (res initResult, err error) {
+	if _, statErr := os.Lstat(o.Dir); errors.Is(statErr, os.ErrNotExist) {
+		defer func() {
+			if err != nil {
+				os.RemoveAll(o.Dir)
+			}
+		}()
+	}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return res, err
 	}
@@ -319,7 +380,7 @@ verifier:
     # from collateral_dir; none: no TCB status (the default policy then
     # rejects every quote).
     collateral: {{.Collateral}}
-    collateral_dir: ""
+    collateral_dir: {{printf "%q" .CollateralDir}}
     pcs_base_url: ""       # empty: Intel's PCS
     pcs_cache_dir: pcs-cache
     # PEM files of simulated-TD roots to trust. Development and tests only:
