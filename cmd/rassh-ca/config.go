@@ -235,7 +235,8 @@ func (c *Config) validate() error {
 		check(oneOf(l.Collateral, "pcs", "dir", "none"), "verifier.local.collateral %q is not pcs, dir or none", l.Collateral)
 		check(l.Collateral != "dir" || l.CollateralDir != "", "verifier.local.collateral is dir but collateral_dir is empty")
 	case "maa":
-		check(strings.HasPrefix(c.Verifier.MAA.InstanceURL, "https://") || strings.HasPrefix(c.Verifier.MAA.InstanceURL, "http://127.0.0.1"),
+		u, err := url.Parse(c.Verifier.MAA.InstanceURL)
+		check(err == nil && u.Scheme == "https" && u.Host != "",
 			"verifier.maa.instance_url %q must be an https URL", c.Verifier.MAA.InstanceURL)
 	default:
 		errs = append(errs, fmt.Sprintf("verifier.mode %q is not local or maa", c.Verifier.Mode))

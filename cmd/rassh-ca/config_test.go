@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -149,5 +150,18 @@ func TestParavisorMRTDsConfig(t *testing.T) {
 	want := `config: verifier.local.azure_paravisor_mrtds: invalid MRTD "bb", expected 96 hex digits`
 	if err == nil || err.Error() != want {
 		t.Fatalf("short MRTD: error %v, want %s", err, want)
+	}
+}
+
+func TestMAAInstanceURLMustBeHTTPS(t *testing.T) {
+	for _, bad := range []string{"http://127.0.0.1:8080", "http://127.0.0.1.attacker.example", "https://", "ftp://maa.example"} {
+		cfg := &Config{}
+		cfg.Verifier.Mode = "maa"
+		cfg.Verifier.MAA.InstanceURL = bad
+		err := cfg.validate()
+		want := fmt.Sprintf("verifier.maa.instance_url %q must be an https URL", bad)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("instance_url %q: error %v, want it to contain %s", bad, err, want)
+		}
 	}
 }
