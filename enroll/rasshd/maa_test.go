@@ -147,7 +147,7 @@ func TestMAAAttesterEpochToken(t *testing.T) {
 func TestMAAAttesterRejected(t *testing.T) {
 	s := newMAASetup(t, false)
 	_, err := s.attester.Attest(context.Background(), binding.Value{})
-	want := "attest: rejected: maa attest: maa attest: " + s.server.URL + " rejected the evidence: InvalidParameter: rejected: pck chain: verify PCK chain of "
+	want := "attest: rejected: maa attest: " + s.server.URL + " rejected the evidence: InvalidParameter: rejected: pck chain: verify PCK chain of "
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("error %v, expected the prefix %q", err, want)
 	}

@@ -99,11 +99,11 @@ func (c *Client) Attest(ctx context.Context, ev verifier.Evidence) (string, *ver
 func requestBody(ev verifier.Evidence) ([]byte, error) {
 	switch {
 	case ev.Kind != verifier.EvidenceAzureTDX:
-		return nil, verifier.Reject(CheckAttest, "maa attest: evidence kind %q; MAA's TdxVm endpoint takes %q", ev.Kind, verifier.EvidenceAzureTDX)
+		return nil, verifier.Reject(CheckAttest, "evidence kind %q; MAA's TdxVm endpoint takes %q", ev.Kind, verifier.EvidenceAzureTDX)
 	case len(ev.Quote) == 0 || len(ev.Quote) > verifier.MaxQuoteSize:
-		return nil, verifier.Reject(CheckAttest, "maa attest: quote of %d bytes; want 1 to %d", len(ev.Quote), verifier.MaxQuoteSize)
+		return nil, verifier.Reject(CheckAttest, "quote of %d bytes; want 1 to %d", len(ev.Quote), verifier.MaxQuoteSize)
 	case len(ev.RuntimeData) == 0 || len(ev.RuntimeData) > verifier.MaxRuntimeDataSize:
-		return nil, verifier.Reject(CheckAttest, "maa attest: runtime data of %d bytes; want 1 to %d", len(ev.RuntimeData), verifier.MaxRuntimeDataSize)
+		return nil, verifier.Reject(CheckAttest, "runtime data of %d bytes; want 1 to %d", len(ev.RuntimeData), verifier.MaxRuntimeDataSize)
 	}
 	return json.Marshal(attestRequest{
 		Quote: base64.RawURLEncoding.EncodeToString(ev.Quote),

@@ -70,7 +70,7 @@ func (c *Client) postOnce(ctx context.Context, body []byte) (string, time.Durati
 	case resp.StatusCode == http.StatusOK:
 		return parseToken(c.InstanceURL, data)
 	case resp.StatusCode == http.StatusBadRequest:
-		return "", -1, verifier.Reject(CheckAttest, "maa attest: %s rejected the evidence: %s", c.InstanceURL, errorMessage(data))
+		return "", -1, verifier.Reject(CheckAttest, "%s rejected the evidence: %s", c.InstanceURL, errorMessage(data))
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return "", retryAfter(resp.Header.Get("Retry-After"), time.Now()), fmt.Errorf("HTTP status %d: %s", resp.StatusCode, errorMessage(data))
 	}
