@@ -58,9 +58,13 @@ type Config struct {
 	// ssh's HostKeyAlias: for known_hosts, certificate principals and the
 	// issuers' host patterns. Empty means the dialed name.
 	HostKeyAlias string `json:"host_key_alias,omitempty"`
-	// CacheDir holds verified key sets (0700, files 0600). Empty means
-	// $XDG_CACHE_HOME/rassh or ~/.cache/rassh; "none" disables the cache.
+	// CacheDir holds verified key sets and tokens (0700, files 0600). Empty
+	// means $XDG_CACHE_HOME/rassh or ~/.cache/rassh; "none" disables the
+	// cache.
 	CacheDir string `json:"cache_dir,omitempty"`
+	// TokenCache keeps verified epoch-mode tokens in CacheDir, so that the
+	// next run skips their signature check. Nil means true.
+	TokenCache *bool `json:"token_cache,omitempty"`
 	// IdentityFiles are private keys to offer besides the ssh agent's. Empty
 	// means ~/.ssh/id_ed25519, id_ecdsa and id_rsa where they exist.
 	IdentityFiles StringList `json:"identity_files,omitempty"`
@@ -156,6 +160,11 @@ func (c *Config) AttestMode() string {
 		return ModeEpoch
 	}
 	return c.Mode
+}
+
+// TokenCacheEnabled returns TokenCache with the default applied.
+func (c *Config) TokenCacheEnabled() bool {
+	return c.TokenCache == nil || *c.TokenCache
 }
 
 // Duration is a time.Duration written as a Go duration string ("10m").

@@ -73,7 +73,7 @@ func newVerifier(cfg *client.Config) (*client.Verifier, error) {
 	if err := tokens.Validate(); err != nil {
 		return nil, err
 	}
-	v := &client.Verifier{Tokens: tokens, Policy: client.Policy{Mode: cfg.AttestMode(), MaxTokenAge: maxAge,
+	v := &client.Verifier{Tokens: cachedTokens(cfg, tokens), Policy: client.Policy{Mode: cfg.AttestMode(), MaxTokenAge: maxAge,
 		MaxEpoch: time.Duration(cfg.MaxEpoch), AllowUnbound: cfg.AllowUnbound}}
 	if cfg.Policy == "" {
 		v.Claims = client.DefaultClaimsPolicy{AllowSimulated: cfg.AllowSimulated}
@@ -87,7 +87,8 @@ func newVerifier(cfg *client.Config) (*client.Verifier, error) {
 	return v, nil
 }
 
-// cacheDir returns the directory for verified key sets, "" for none.
+// cacheDir returns the directory for verified key sets and tokens, "" for
+// none.
 func cacheDir(cfg *client.Config) string {
 	switch cfg.CacheDir {
 	case "none":
@@ -100,6 +101,17 @@ func cacheDir(cfg *client.Config) string {
 		return filepath.Join(dir, "rassh")
 	}
 	return client.ExpandHome(cfg.CacheDir)
+}
+
+// cachedTokens puts the on-disk cache of verified tokens in front of tokens
+// in epoch mode. A fresh-mode token is bound to one connection, so caching
+// it would only evict epoch tokens.
+func cachedTokens(cfg *client.Config, tokens *token.Verifier) client.TokenVerifier {
+	dir := cacheDir(cfg)
+	if dir == "" || !cfg.TokenCacheEnabled() || cfg.AttestMode() != client.ModeEpoch {
+		return tokens
+	}
+	return &client.TokenCache{Tokens: tokens, Dir: filepath.Join(dir, "tokens")}
 }
 
 // authMethods offers public keys only: the ssh agent's, then the identity
