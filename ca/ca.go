@@ -64,6 +64,9 @@ type Authority struct {
 	// RequireRASSH marks every certificate as requiring ra-ssh, in addition to
 	// hosts that ask for it.
 	RequireRASSH bool
+	// RequireHostKeyProof rejects enrollments without host_key_signatures.
+	// Signatures that a request carries are verified either way.
+	RequireHostKeyProof bool
 	// AzureParavisorMRTDs are the MRTD values of Azure's paravisor (48 bytes
 	// each) that make a locally verified Azure quote's vmUniqueId an identity
 	// that registrations can name. Empty means that only MAA-verified Azure

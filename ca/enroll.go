@@ -29,11 +29,12 @@ type Result struct {
 }
 
 // Enroll runs the enrollment pipeline for a request from source, the client
-// address for the audit log. It burns the nonce, verifies the evidence,
-// checks the binding and the policy, and authorizes the identity. Then it
-// derives principals and validity, signs one certificate per host key,
-// re-checks each, and records it all in one store transaction. Every attempt, accepted or rejected, is
-// written to the audit log. Errors are *Error.
+// address for the audit log. It burns the nonce, checks the host key
+// signatures, verifies the evidence, checks the binding and the policy, and
+// authorizes the identity. Then it derives principals and validity, signs
+// one certificate per host key, re-checks each, and records it all in one
+// store transaction. Every attempt, accepted or rejected, is written to the
+// audit log. Errors are *Error.
 func (a *Authority) Enroll(ctx context.Context, req *wire.EnrollmentRequest, source string) (*Result, error) {
 	now := a.now()
 	ev := store.Event{Time: now, Action: "enroll", Source: source, EvidenceSHA256: EvidenceDigest(req.Evidence)}
@@ -66,14 +67,23 @@ func (a *Authority) enroll(ctx context.Context, req *wire.EnrollmentRequest, now
 	if err := checkEvidenceShape(req.Evidence); err != nil {
 		return nil, invalid(CodeEvidenceMalformed, "malformed evidence: "+err.Error(), err)
 	}
+	if err := a.checkHostKeyShape(req, keys); err != nil {
+		return nil, err
+	}
 
 	// Burn the nonce first, so evidence made for it is never checked twice.
 	if err := a.Store.BurnChallenge(req.Nonce, now); err != nil {
 		return nil, challengeError(err)
 	}
 
+	// Possession of each host key, before the more costly evidence check.
+	want := EnrollBinding(req.Nonce, blobs(keys), req.Principals, req.JoinToken)
+	if err := checkHostKeyProof(req.HostKeySignatures, keys, want); err != nil {
+		return nil, err
+	}
+
 	// Authenticity, binding, policy.
-	claims, err := a.verify(ctx, req, keys, now)
+	claims, err := a.verify(ctx, req, want, now)
 	if err != nil {
 		return nil, err
 	}
@@ -106,15 +116,14 @@ func challengeError(err error) *Error {
 	return internal(fmt.Errorf("burn challenge: %w", err))
 }
 
-// verify checks the evidence, that it carries the enrollment binding of
+// verify checks the evidence, that it carries want, the enrollment binding of
 // this request, and the policy.
-func (a *Authority) verify(ctx context.Context, req *wire.EnrollmentRequest, keys []hostKey, now time.Time) (*verifier.Claims, error) {
+func (a *Authority) verify(ctx context.Context, req *wire.EnrollmentRequest, want binding.Value, now time.Time) (*verifier.Claims, error) {
 	claims, err := a.Verifier.Verify(ctx, req.Evidence)
 	if err != nil {
 		return nil, verifierError(err)
 	}
 
-	want := EnrollBinding(req.Nonce, blobs(keys), req.Principals, req.JoinToken)
 	if err := verifier.CheckBinding(claims, want); err != nil {
 		return nil, forbidden(CodeBindingMismatch, "evidence is not bound to this enrollment (nonce, host keys, principals, join token)", err)
 	}

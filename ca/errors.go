@@ -52,6 +52,8 @@ const (
 	CodePrincipalConflict   = "principal_conflict"
 	CodeHostKeyRevoked      = "host_key_revoked"
 	CodeIdentityRevoked     = "identity_revoked"
+	CodeHostKeyProofMissing = "host_key_proof_missing"
+	CodeHostKeyProofInvalid = "host_key_proof_invalid"
 	CodeUndecided           = "verifier_undecided"
 	CodeInternal            = "internal_error"
 )

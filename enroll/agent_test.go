@@ -238,12 +238,17 @@ func TestLoadHostKeys(t *testing.T) {
 	path2 := filepath.Join(dir, "other_key")
 	writePrivateKey(t, path2, priv2)
 
-	keys, err := LoadHostKeys([]string{path1, path2})
+	loaded, err := LoadHostKeys([]string{path1, path2})
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys := loaded.Public()
 	if len(keys) != 2 || !bytes.Equal(keys[0].Marshal(), k1.Marshal()) || !bytes.Equal(keys[1].Marshal(), k2.Marshal()) {
 		t.Errorf("keys = %v", keys)
+	}
+	// Key 1's private key file is missing, so no proof can be made.
+	if loaded.Signers() != nil || loaded.SignerError() == nil || !strings.Contains(loaded.SignerError().Error(), path1) {
+		t.Errorf("signers %v, signer error %v, want none because %s is missing", loaded.Signers(), loaded.SignerError(), path1)
 	}
 
 	_, err = LoadHostKeys([]string{path1, path1 + ".pub"})

@@ -1,7 +1,10 @@
 package enroll
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,19 +87,80 @@ func (e *Enroller) Enroll(ctx context.Context) (*Enrollment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enroll: get evidence: %w", err)
 	}
-
-	resp, err := e.CA.Enroll(ctx, &wire.EnrollmentRequest{
-		Nonce:        challenge.Nonce,
-		HostKeys:     lines,
-		Principals:   e.Principals,
-		JoinToken:    e.JoinToken,
-		RequireRASSH: e.RequireRASSH,
-		Evidence:     evidence,
-	})
+	signatures, err := e.proveHostKeys(keys, value)
 	if err != nil {
 		return nil, err
 	}
+
+	resp, err := e.CA.Enroll(ctx, &wire.EnrollmentRequest{
+		Nonce:             challenge.Nonce,
+		HostKeys:          lines,
+		Principals:        e.Principals,
+		JoinToken:         e.JoinToken,
+		RequireRASSH:      e.RequireRASSH,
+		Evidence:          evidence,
+		HostKeySignatures: signatures,
+	})
+	if err != nil {
+		return nil, e.explainMissingProof(err)
+	}
 	return e.checkResponse(resp, keys)
+}
+
+// proveHostKeys signs binding.EnrollProofData(value) with each host key, when
+// the host keys include their private keys, and returns the signatures in
+// SSH wire form. It returns nil when they do not.
+func (e *Enroller) proveHostKeys(keys []ssh.PublicKey, value binding.Value) ([][]byte, error) {
+	withSigners, ok := e.HostKeys.(HostKeySigners)
+	if !ok {
+		return nil, nil
+	}
+	signers := withSigners.Signers()
+	if signers == nil {
+		return nil, nil
+	}
+	if len(signers) != len(keys) {
+		return nil, fmt.Errorf("enroll: %d host key signers for %d host keys", len(signers), len(keys))
+	}
+	data := binding.EnrollProofData(value)
+	out := make([][]byte, len(keys))
+	for i, signer := range signers {
+		if !bytes.Equal(signer.PublicKey().Marshal(), keys[i].Marshal()) {
+			return nil, fmt.Errorf("enroll: host key signer %d does not match host key %s", i, ssh.FingerprintSHA256(keys[i]))
+		}
+		sig, err := signProof(signer, data)
+		if err != nil {
+			return nil, fmt.Errorf("enroll: sign proof of possession with host key %s: %w", ssh.FingerprintSHA256(keys[i]), err)
+		}
+		out[i] = ssh.Marshal(sig)
+	}
+	return out, nil
+}
+
+// signProof signs with the key's own algorithm, and RSA keys with
+// rsa-sha2-512, because the CA rejects SHA-1 ssh-rsa signatures.
+func signProof(signer ssh.Signer, data []byte) (*ssh.Signature, error) {
+	if signer.PublicKey().Type() != ssh.KeyAlgoRSA {
+		return signer.Sign(rand.Reader, data)
+	}
+	as, ok := signer.(ssh.AlgorithmSigner)
+	if !ok {
+		return nil, fmt.Errorf("rsa signer cannot sign with rsa-sha2-512")
+	}
+	return as.SignWithAlgorithm(rand.Reader, data, ssh.KeyAlgoRSASHA512)
+}
+
+// explainMissingProof adds to a host_key_proof_missing rejection why the
+// agent had no private keys to sign with, when the host keys say.
+func (e *Enroller) explainMissingProof(err error) error {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != "host_key_proof_missing" {
+		return err
+	}
+	if withErr, ok := e.HostKeys.(interface{ SignerError() error }); ok && withErr.SignerError() != nil {
+		return fmt.Errorf("%w (the agent has no private host keys to sign with: %v)", err, withErr.SignerError())
+	}
+	return err
 }
 
 func (e *Enroller) checkResponse(resp *wire.EnrollmentResponse, keys []ssh.PublicKey) (*Enrollment, error) {

@@ -18,25 +18,70 @@ type HostKeys interface {
 	Public() []ssh.PublicKey
 }
 
+// HostKeySigners is implemented by host key sets that hold their private
+// keys, so that an enrollment proves possession of each key. Signers returns
+// one signer per key of Public, in the same order, or nil when the private
+// keys are not available.
+type HostKeySigners interface {
+	Signers() []ssh.Signer
+}
+
 // KeyList is a fixed list of host public keys.
 type KeyList []ssh.PublicKey
 
 // Public returns the keys.
 func (k KeyList) Public() []ssh.PublicKey { return k }
 
+// SignerList is a fixed list of host keys with their private keys.
+type SignerList []ssh.Signer
+
+// Public returns the public keys.
+func (s SignerList) Public() []ssh.PublicKey {
+	out := make([]ssh.PublicKey, len(s))
+	for i, signer := range s {
+		out[i] = signer.PublicKey()
+	}
+	return out
+}
+
+// Signers returns the signers.
+func (s SignerList) Signers() []ssh.Signer { return s }
+
+// KeyFiles are host keys read from sshd's HostKey files.
+type KeyFiles struct {
+	keys    []ssh.PublicKey
+	signers []ssh.Signer
+	// signerErr is why signers is nil: a private key file that could not be
+	// read or parsed.
+	signerErr error
+}
+
+// Public returns the public keys in the order of the configured paths.
+func (k *KeyFiles) Public() []ssh.PublicKey { return k.keys }
+
+// Signers returns the private keys when every private key file could be read
+// and parsed, and nil otherwise.
+func (k *KeyFiles) Signers() []ssh.Signer { return k.signers }
+
+// SignerError returns why Signers is nil, or nil when it is not.
+func (k *KeyFiles) SignerError() error { return k.signerErr }
+
 // maxKeyFileSize bounds host key files: an RSA 16384-bit private key in
 // OpenSSH format is under 13 KiB.
 const maxKeyFileSize = 64 << 10
 
-// LoadHostKeys reads the public halves of the host keys named as in
-// sshd_config's HostKey: for each path it reads path.pub, or derives the
-// public key from the private key file when path.pub does not exist. A path
-// ending in .pub names the public key file itself.
-func LoadHostKeys(paths []string) (KeyList, error) {
+// LoadHostKeys reads the host keys named as in sshd_config's HostKey: for
+// each path it reads path.pub, or derives the public key from the private key
+// file when path.pub does not exist. A path ending in .pub names the public
+// key file itself. It also reads the private keys (the paths without .pub)
+// for the proof of possession; when one cannot be read or parsed, as for an
+// agent that may not read them, the result has no signers and SignerError
+// says why.
+func LoadHostKeys(paths []string) (*KeyFiles, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("load host keys: no key files configured")
 	}
-	keys := make(KeyList, 0, len(paths))
+	keys := make([]ssh.PublicKey, 0, len(paths))
 	for _, p := range paths {
 		key, err := loadHostKey(p)
 		if err != nil {
@@ -52,7 +97,31 @@ func LoadHostKeys(paths []string) (KeyList, error) {
 		}
 		keys = append(keys, key)
 	}
-	return keys, nil
+	signers, err := loadSigners(paths, keys)
+	return &KeyFiles{keys: keys, signers: signers, signerErr: err}, nil
+}
+
+// loadSigners reads the private key of each path and checks that it belongs
+// to the public key at the same position.
+func loadSigners(paths []string, keys []ssh.PublicKey) ([]ssh.Signer, error) {
+	signers := make([]ssh.Signer, len(paths))
+	for i, p := range paths {
+		privPath := strings.TrimSuffix(p, ".pub")
+		data, err := readSmallFile(privPath)
+		if err != nil {
+			return nil, fmt.Errorf("load host private key: %w", err)
+		}
+		signer, err := ssh.ParsePrivateKey(data)
+		clear(data)
+		if err != nil {
+			return nil, fmt.Errorf("load host private key %s: %w", privPath, err)
+		}
+		if !bytes.Equal(signer.PublicKey().Marshal(), keys[i].Marshal()) {
+			return nil, fmt.Errorf("load host private key %s: does not match the public key %s", privPath, ssh.FingerprintSHA256(keys[i]))
+		}
+		signers[i] = signer
+	}
+	return signers, nil
 }
 
 func loadHostKey(path string) (ssh.PublicKey, error) {

@@ -29,6 +29,11 @@ type EnrollmentRequest struct {
 	// RequireRASSH asks the CA to mark the certificate as requiring ra-ssh.
 	RequireRASSH bool              `json:"require_ra_ssh,omitempty"`
 	Evidence     verifier.Evidence `json:"evidence"`
+	// HostKeySignatures prove that the host holds each private key: entry i
+	// is an SSH signature in wire form (string format, string blob) by
+	// HostKeys[i] over binding.EnrollProofData of this enrollment's binding
+	// value. RSA keys sign with rsa-sha2-256 or rsa-sha2-512.
+	HostKeySignatures [][]byte `json:"host_key_signatures,omitempty"`
 }
 
 // EnrollmentResponse is the answer to a successful enrollment.

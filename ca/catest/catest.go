@@ -4,6 +4,7 @@
 package catest
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -67,6 +68,56 @@ func (td *TD) Request(nonce []byte, keys []ssh.PublicKey, principals []string, j
 		req.HostKeys = append(req.HostKeys, string(line[:len(line)-1]))
 	}
 	return req, nil
+}
+
+// SignedRequest returns a complete enrollment request with evidence from td
+// and a proof of possession by each signer: the signers' public keys are the
+// host keys.
+func (td *TD) SignedRequest(nonce []byte, signers []ssh.Signer, principals []string, joinToken string) (*wire.EnrollmentRequest, error) {
+	keys := make([]ssh.PublicKey, len(signers))
+	for i, s := range signers {
+		keys[i] = s.PublicKey()
+	}
+	req, err := td.Request(nonce, keys, principals, joinToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := SignHostKeys(req, signers); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// SignHostKeys sets req.HostKeySignatures to one signature per signer over
+// the request's enrollment binding, with rsa-sha2-512 for RSA keys. The
+// signers need not match req.HostKeys, so that tests can forge proofs.
+func SignHostKeys(req *wire.EnrollmentRequest, signers []ssh.Signer) error {
+	var blobs [][]byte
+	for _, line := range req.HostKeys {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return fmt.Errorf("catest: %w", err)
+		}
+		blobs = append(blobs, k.Marshal())
+	}
+	v := binding.Enroll(req.Nonce, blobs, req.Principals, JoinTokenDigest(req.JoinToken))
+	data := binding.EnrollProofData(v)
+	req.HostKeySignatures = nil
+	for _, s := range signers {
+		sig, err := signProof(s, data)
+		if err != nil {
+			return err
+		}
+		req.HostKeySignatures = append(req.HostKeySignatures, ssh.Marshal(sig))
+	}
+	return nil
+}
+
+func signProof(s ssh.Signer, data []byte) (*ssh.Signature, error) {
+	if as, ok := s.(ssh.AlgorithmSigner); ok && s.PublicKey().Type() == ssh.KeyAlgoRSA {
+		return as.SignWithAlgorithm(rand.Reader, data, ssh.KeyAlgoRSASHA512)
+	}
+	return s.Sign(rand.Reader, data)
 }
 
 // Verifier returns the local backend that accepts quotes of sim's TDs,

@@ -68,6 +68,10 @@ type CertificatesConfig struct {
 	Lifetime     Duration `json:"lifetime"`
 	Backdate     Duration `json:"backdate"`
 	RequireRASSH bool     `json:"require_ra_ssh"`
+	// RequireHostKeyProof rejects enrollments that do not sign the
+	// enrollment binding with each host key. Signatures that are sent are
+	// verified either way.
+	RequireHostKeyProof bool `json:"require_host_key_proof"`
 }
 
 // ChallengesConfig sets how long an enrollment nonce may be used and how

@@ -185,6 +185,8 @@ func newAPIServer(cfg *Config, st *store.Store, addr net.Addr, logger *slog.Logg
 		Lifetime:     time.Duration(cfg.Certificates.Lifetime),
 		Backdate:     time.Duration(cfg.Certificates.Backdate),
 		RequireRASSH: cfg.Certificates.RequireRASSH,
+
+		RequireHostKeyProof: cfg.Certificates.RequireHostKeyProof,
 	}
 	if auth.AzureParavisorMRTDs, err = cfg.paravisorMRTDs(); err != nil {
 		return nil, err

@@ -28,6 +28,10 @@ const (
 	LabelEnroll  = "rassh/enroll/v1"
 	LabelConnect = "rassh/connect/v1"
 	LabelEpoch   = "rassh/epoch/v1"
+
+	// LabelEnrollProof labels the data that each host key signs in an
+	// enrollment to prove that the host holds its private key.
+	LabelEnrollProof = "rassh/enroll-pop/v1"
 )
 
 // Enroll computes the enrollment binding. hostKeys are public keys in SSH wire
@@ -66,6 +70,17 @@ func Epoch(kAtt []byte, hostKeys [][]byte, notAfter time.Time) Value {
 	w.list(sortedBlobs(hostKeys))
 	w.str([]byte(FormatTime(notAfter)))
 	return w.sum()
+}
+
+// EnrollProofData returns the bytes that each host key signs to prove
+// possession in the enrollment whose binding value is v: LabelEnrollProof
+// and the 64 bytes of v, each as an SSH wire string. It is not hashed
+// here, because the signature algorithm hashes it.
+func EnrollProofData(v Value) []byte {
+	var w writer
+	w.str([]byte(LabelEnrollProof))
+	w.str(v[:])
+	return w.buf.Bytes()
 }
 
 // FormatTime renders t as the binding encodes it: RFC 3339, UTC, whole seconds.

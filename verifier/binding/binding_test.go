@@ -83,3 +83,17 @@ func TestParseLength(t *testing.T) {
 		t.Fatalf("Parse(64 bytes) error = %v", err)
 	}
 }
+
+func TestEnrollProofDataLayout(t *testing.T) {
+	var v Value
+	for i := range v {
+		v[i] = byte(i)
+	}
+	got := EnrollProofData(v)
+	want := append([]byte{0, 0, 0, 19}, "rassh/enroll-pop/v1"...)
+	want = append(want, 0, 0, 0, 64)
+	want = append(want, v[:]...)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("EnrollProofData = %x, want %x", got, want)
+	}
+}
