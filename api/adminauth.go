@@ -42,8 +42,9 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-// rejectAuth answers a request that failed admin authentication with 401,
-// and audits it, or with 429 when its source failed too often.
+// rejectAuth responds 401 to a request that failed admin authentication and
+// audits it, or responds 429 without an audit event when its source failed
+// too often.
 func (s *Server) rejectAuth(w http.ResponseWriter, r *http.Request, msg string, cause error) {
 	if ok, wait := s.limiters().adminFailure.Take(ratelimit.SourceKey(r.RemoteAddr), s.now()); !ok {
 		w.Header().Del("WWW-Authenticate")
@@ -77,14 +78,14 @@ func withAdmin(r *http.Request, id string) context.Context {
 	return context.WithValue(r.Context(), adminKey{}, id)
 }
 
-// adminEvent returns the audit event of an admin action, accepted until
-// rejectAdmin says otherwise.
+// adminEvent returns the audit event of an admin action with the outcome
+// accepted, which rejectAdmin changes on failure.
 func (s *Server) adminEvent(r *http.Request, action string) store.Event {
 	id, _ := r.Context().Value(adminKey{}).(string)
 	return store.Event{Time: s.now(), Action: action, Source: r.RemoteAddr, Outcome: store.OutcomeAccepted, Admin: id}
 }
 
-// audit appends ev to the audit log, or answers 500 and returns false.
+// audit appends ev to the audit log, or responds 500 and returns false.
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, ev store.Event) bool {
 	if _, err := s.Store.AppendAudit(ev); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, codeInternalError, "internal error", fmt.Errorf("append audit event: %w", err))

@@ -1,4 +1,4 @@
-// Package ratelimit holds the token buckets that bound how often one client
+// Package ratelimit provides the token buckets that bound how often one client
 // may call the CA's unauthenticated routes, and all clients together.
 package ratelimit
 
@@ -116,8 +116,8 @@ func (k *Keyed) Len() int {
 
 // SourceKey returns the key of a client address in http.Request.RemoteAddr
 // form ("host:port"): the IPv4 address, or the /64 prefix of an IPv6
-// address, because one IPv6 host usually controls a whole /64. An address
-// that does not parse is its own key.
+// address, because a site is commonly assigned at least a /64 and can use
+// every address in it. An address that does not parse is its own key.
 func SourceKey(remoteAddr string) string {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
