@@ -101,23 +101,28 @@ func (c *testCA) start() {
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	c.exited = make(chan error, 1)
+	// The goroutine and the cleanup use this start's process, because a
+	// later start replaces c.cmd. The cleanup waits for done instead of
+	// reading ProcessState, which Wait writes concurrently.
+	cmd, log, exited := c.cmd, c.log, make(chan error, 1)
+	c.exited = exited
+	done := make(chan struct{})
 	started := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			c.log.Write(append(sc.Bytes(), '\n'))
+			log.Write(append(sc.Bytes(), '\n'))
 			var line struct{ Msg, Address string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "rassh-ca started" {
 				started <- line.Address
 			}
 		}
-		c.exited <- c.cmd.Wait()
+		exited <- cmd.Wait()
+		close(done)
 	}()
 	c.t.Cleanup(func() {
-		if c.cmd.ProcessState == nil {
-			c.cmd.Process.Kill()
-		}
+		cmd.Process.Kill() // fails harmlessly when the process has exited
+		<-done
 	})
 	select {
 	case addr := <-started:
@@ -268,6 +273,8 @@ func TestServeRefusesSecondInit(t *testing.T) {
 // same files and enrolls again.
 func TestServeCrashDuringEnrollment(t *testing.T) {
 	c := initTestCA(t)
+	// Four clients on one address enroll as fast as they can.
+	editConfig(t, c.dir, "burst_per_source: 20", "burst_per_source: 100000")
 	c.start()
 	var tds []*catest.TD
 	for i := range 4 {
