@@ -12,6 +12,8 @@ import (
 
 	"github.com/rassh/rassh/client/raproto"
 	"sigs.k8s.io/yaml"
+
+	"github.com/rassh/rassh/internal/boundedfile"
 )
 
 // Attestation modes of Config.Mode.
@@ -87,7 +89,7 @@ func DefaultConfigPath() string {
 // default path is an empty configuration; a missing file named explicitly
 // is an error.
 func LoadConfig(path string, explicit bool) (*Config, error) {
-	data, err := readBounded(path, MaxConfigSize)
+	data, err := boundedfile.Read(path, MaxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
 		return &Config{}, nil
 	}

@@ -8,14 +8,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
-	"os"
 	"path"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/rassh/rassh/internal/boundedfile"
 )
 
 // Known_hosts markers.
@@ -45,7 +45,7 @@ type knownHostsEntry struct {
 func LoadKnownHosts(paths ...string) (*KnownHosts, error) {
 	kh := &KnownHosts{}
 	for _, p := range paths {
-		data, err := readBounded(p, MaxKnownHostsSize)
+		data, err := boundedfile.Read(p, MaxKnownHostsSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -186,21 +186,4 @@ func matchHashedHost(pattern, name string) bool {
 	mac := hmac.New(sha1.New, salt)
 	mac.Write([]byte(name))
 	return hmac.Equal(mac.Sum(nil), want)
-}
-
-// readBounded reads the file at p, failing if it exceeds limit bytes.
-func readBounded(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", p, limit)
-	}
-	return data, nil
 }

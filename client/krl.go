@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/rassh/rassh/internal/boundedfile"
 )
 
 // MaxKRLSize bounds a KRL file.
@@ -337,7 +339,7 @@ func (r *krlReader) end() error {
 
 // LoadKRL reads and parses the KRL file at path.
 func LoadKRL(path string) (*KRL, error) {
-	data, err := readBounded(path, MaxKRLSize)
+	data, err := boundedfile.Read(path, MaxKRLSize)
 	if err != nil {
 		return nil, fmt.Errorf("load KRL: %w", err)
 	}

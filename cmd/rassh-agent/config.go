@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/rassh/rassh/enroll"
 	"github.com/rassh/rassh/enroll/rasshd"
+	"github.com/rassh/rassh/internal/boundedfile"
 )
 
 // maxConfigSize bounds the configuration file.
@@ -81,7 +81,7 @@ type renewalConfig struct {
 
 // loadConfig reads and checks the configuration file at path.
 func loadConfig(path string) (*config, error) {
-	data, err := readBounded(path, maxConfigSize)
+	data, err := boundedfile.Read(path, maxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -139,7 +139,7 @@ func (c *config) joinToken() (string, error) {
 	if c.Host.JoinTokenFile == "" {
 		return "", nil
 	}
-	data, err := readBounded(c.Host.JoinTokenFile, 4096)
+	data, err := boundedfile.Read(c.Host.JoinTokenFile, 4096)
 	if err != nil {
 		return "", fmt.Errorf("join token: %w", err)
 	}
@@ -160,7 +160,7 @@ func (c *config) caKeys(ctx context.Context, client *enroll.Client, logger *slog
 		}
 		return keys, nil
 	}
-	data, err := readBounded(c.CA.SSHCAKeysFile, maxConfigSize)
+	data, err := boundedfile.Read(c.CA.SSHCAKeysFile, maxConfigSize)
 	if err == nil {
 		keys, err := enroll.ParseCAKeys(strings.Split(string(data), "\n"))
 		if err != nil {
@@ -190,20 +190,4 @@ func (c *config) caKeys(ctx context.Context, client *enroll.Client, logger *slog
 		logger.Info("stored SSH CA key fetched from the CA", "path", c.CA.SSHCAKeysFile, "fingerprint", ssh.FingerprintSHA256(k))
 	}
 	return keys, nil
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
 }

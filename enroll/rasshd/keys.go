@@ -9,10 +9,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
-	"io"
-	"os"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/rassh/rassh/internal/boundedfile"
 )
 
 // maxPrivateKeyFile bounds a host private key file; an RSA 16384-bit key in
@@ -53,7 +53,7 @@ func (k *KeyRing) GenerateKey(keyType string) (ssh.PublicKey, error) {
 
 // LoadKeyFile adds the unencrypted OpenSSH or PEM private key at path.
 func (k *KeyRing) LoadKeyFile(path string) (ssh.PublicKey, error) {
-	data, err := readBounded(path, maxPrivateKeyFile)
+	data, err := boundedfile.Read(path, maxPrivateKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load host key: %w", err)
 	}
@@ -105,6 +105,17 @@ func (k *KeyRing) PublicKeys() []ssh.PublicKey {
 // set of an enrollment.
 func (k *KeyRing) Public() []ssh.PublicKey { return k.PublicKeys() }
 
+// Signers returns one signer per key of Public, in the same order, so that an
+// enrollment can prove possession of each key. The agent uses them only for
+// that proof: the HostKeyAgent socket signs through its own checks.
+func (k *KeyRing) Signers() []ssh.Signer {
+	out := make([]ssh.Signer, len(k.keys))
+	for i, hk := range k.keys {
+		out[i] = hk.signer
+	}
+	return out
+}
+
 // Blobs returns the public keys in SSH wire form.
 func (k *KeyRing) Blobs() [][]byte {
 	out := make([][]byte, len(k.keys))
@@ -140,20 +151,4 @@ func (k *KeyRing) sign(keyBlob, data []byte, flags uint32) (*ssh.Signature, erro
 		}
 	}
 	return hk.signer.SignWithAlgorithm(rand.Reader, data, algo)
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: file exceeds %d bytes", path, limit)
-	}
-	return data, nil
 }

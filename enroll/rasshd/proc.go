@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rassh/rassh/internal/boundedfile"
 )
 
 // procRoot is the mount point of the proc file system.
@@ -52,7 +54,7 @@ func peerCredentials(c *net.UnixConn) (*unix.Ucred, error) {
 
 // readProcessStat reads the parent PID and start time of pid.
 func readProcessStat(pid int) (*processStat, error) {
-	data, err := readBounded(fmt.Sprintf("%s/%d/stat", procRoot, pid), maxStatSize)
+	data, err := boundedfile.Read(fmt.Sprintf("%s/%d/stat", procRoot, pid), maxStatSize)
 	if err != nil {
 		return nil, fmt.Errorf("read process %d: %w", pid, err)
 	}

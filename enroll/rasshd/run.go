@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/rassh/rassh/client/raproto"
+	"github.com/rassh/rassh/internal/boundedfile"
 )
 
 // Agent is the running ra-ssh side of the host agent: the HostKeyAgent
@@ -192,7 +193,7 @@ const maxPublicKeyFile = 16 << 10
 func loadPublicKeys(paths []string) ([]ssh.PublicKey, error) {
 	var keys []ssh.PublicKey
 	for _, p := range paths {
-		data, err := readBounded(p, maxPublicKeyFile)
+		data, err := boundedfile.Read(p, maxPublicKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("load host public key: %w", err)
 		}

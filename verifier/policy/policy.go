@@ -9,12 +9,11 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/rassh/rassh/internal/boundedfile"
 	"github.com/rassh/rassh/verifier"
 )
 
@@ -88,17 +87,9 @@ func DefaultCA() *Policy {
 
 // Load reads a policy file, YAML or JSON, with Parse.
 func Load(path string) (*Policy, error) {
-	f, err := os.Open(path)
+	b, err := boundedfile.Read(path, MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("policy: read %s: %w", path, err)
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("policy: %s exceeds the maximum size of %d bytes", path, MaxFileSize)
 	}
 	p, err := Parse(b)
 	if err != nil {

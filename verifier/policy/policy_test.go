@@ -120,7 +120,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(big)
-	if want := "policy: " + big + " exceeds the maximum size of 1048576 bytes"; err == nil || err.Error() != want {
+	if want := "policy: read " + big + ": larger than the maximum of 1048576 bytes"; err == nil || err.Error() != want {
 		t.Errorf("oversized: error = %v, want %s", err, want)
 	}
 
