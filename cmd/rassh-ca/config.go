@@ -68,10 +68,11 @@ type CertificatesConfig struct {
 	Lifetime     Duration `json:"lifetime"`
 	Backdate     Duration `json:"backdate"`
 	RequireRASSH bool     `json:"require_ra_ssh"`
-	// RequireHostKeyProof rejects enrollments that do not sign the
-	// enrollment binding with each host key. Signatures that are sent are
+	// AllowMissingHostKeyProof accepts enrollments that do not sign the
+	// enrollment binding with each host key, for agents that cannot read
+	// their private keys. Off by default. Signatures that are sent are
 	// verified either way.
-	RequireHostKeyProof bool `json:"require_host_key_proof"`
+	AllowMissingHostKeyProof bool `json:"allow_missing_host_key_proof"`
 }
 
 // ChallengesConfig sets how long an enrollment nonce may be used and how

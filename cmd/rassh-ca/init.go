@@ -359,13 +359,12 @@ certificates:
   backdate: 5m   # valid-after moved back for clock skew
   # Mark every certificate as requiring ra-ssh (hosts may also ask for it).
   require_ra_ssh: false
-  # Reject enrollments that do not prove possession of each host key (a
-  # signature by the key over the enrollment binding). Without it, a host
-  # can get certificates for another host's public key. Agents that read
-  # their host keys from files sign when they can read the private keys;
-  # agents with in-memory keys do not sign yet, so turning this on rejects
-  # them.
-  require_host_key_proof: false
+  # Accept enrollments that do not prove possession of each host key (a
+  # signature by the key over the enrollment binding). Leave it off: with
+  # it, a host can get certificates for another host's public key.
+  # rassh-agent always signs, with in-memory keys or with key files it can
+  # read.
+  allow_missing_host_key_proof: false
 
 challenges:
   ttl: 5m        # how long an enrollment nonce may be used

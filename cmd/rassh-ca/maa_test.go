@@ -123,8 +123,8 @@ func (c *maaCA) enroller(p enroll.Provider, joinToken string) *enroll.Enroller {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	key, _ := catest.HostKey()
-	return &enroll.Enroller{CA: client, Provider: p, HostKeys: enroll.KeyList{key}, CAKeys: caKeys, JoinToken: joinToken}
+	_, signer := catest.HostKey()
+	return &enroll.Enroller{CA: client, Provider: p, HostKeys: enroll.SignerList{signer}, CAKeys: caKeys, JoinToken: joinToken}
 }
 
 // lastAudit returns the newest audit event.

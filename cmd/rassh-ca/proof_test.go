@@ -14,12 +14,11 @@ import (
 	"github.com/rassh/rassh/enroll"
 )
 
-// TestServeRequiresHostKeyProof enrolls through a running CA with
-// require_host_key_proof: the agent's Enroller signs with the host keys it
+// TestServeRequiresHostKeyProof enrolls through a running CA with its
+// default configuration: the agent's Enroller signs with the host keys it
 // holds, and one that holds only public keys is rejected.
 func TestServeRequiresHostKeyProof(t *testing.T) {
 	c := initTestCA(t)
-	editConfig(t, c.dir, "require_host_key_proof: false", "require_host_key_proof: true")
 	c.start()
 	td := catest.NewTD(c.sim, 0x42)
 	c.admin("registration", "create", "--identity", td.Identity(), "--principals", "web1.example.com")

@@ -186,7 +186,7 @@ func newAPIServer(cfg *Config, st *store.Store, addr net.Addr, logger *slog.Logg
 		Backdate:     time.Duration(cfg.Certificates.Backdate),
 		RequireRASSH: cfg.Certificates.RequireRASSH,
 
-		RequireHostKeyProof: cfg.Certificates.RequireHostKeyProof,
+		RequireHostKeyProof: !cfg.Certificates.AllowMissingHostKeyProof,
 	}
 	if auth.AzureParavisorMRTDs, err = cfg.paravisorMRTDs(); err != nil {
 		return nil, err

@@ -161,8 +161,8 @@ func (c *testCA) enroll(client *http.Client, td *catest.TD, token string) (*wire
 	if err := post(client, c.url+"/v1/challenges", nil, &ch); err != nil {
 		return nil, err
 	}
-	key, _ := catest.HostKey()
-	req, err := td.Request(ch.Nonce, []ssh.PublicKey{key}, nil, token)
+	_, signer := catest.HostKey()
+	req, err := td.SignedRequest(ch.Nonce, []ssh.Signer{signer}, nil, token)
 	if err != nil {
 		return nil, err
 	}
