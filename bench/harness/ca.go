@@ -61,8 +61,9 @@ func (tb *testbed) startCA(ctx context.Context, bin tools, procs *processes) err
 	return nil
 }
 
-// liftRateLimit sets the token service's rate and burst in the CA's
-// configuration file to 1000.
+// liftRateLimit sets the token service's rate and burst, overall and per
+// source address, in the CA's configuration file to 1000: fresh mode asks
+// for one token per connection, all from 127.0.0.1.
 func liftRateLimit(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -77,6 +78,7 @@ func liftRateLimit(path string) error {
 		return fmt.Errorf("CA config %s: no token_service section", path)
 	}
 	ts["rate"], ts["burst"] = 1000, 1000
+	ts["rate_per_source"], ts["burst_per_source"] = 1000, 1000
 	if data, err = yaml.Marshal(cfg); err != nil {
 		return err
 	}
