@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/rassh/rassh/client/raproto"
-	"sigs.k8s.io/yaml"
-
 	"github.com/rassh/rassh/internal/boundedfile"
+	"github.com/rassh/rassh/internal/yamlconfig"
 )
 
 // Attestation modes of Config.Mode.
@@ -97,7 +96,7 @@ func LoadConfig(path string, explicit bool) (*Config, error) {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
 	var c Config
-	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+	if err := yamlconfig.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("load config %s: %w", path, err)
 	}
 	c.fixBooleanMode()
@@ -119,7 +118,7 @@ func (c *Config) Set(option string) error {
 	}
 	// The value keeps its YAML meaning: "true" is a boolean, "5m" a duration
 	// string, "a,b" a list for list fields.
-	if err := yaml.UnmarshalStrict(yamlScalar(name, value), c); err != nil {
+	if err := yamlconfig.Unmarshal(yamlScalar(name, value), c); err != nil {
 		return fmt.Errorf("invalid option %q: %v", option, err)
 	}
 	c.fixBooleanMode()
@@ -207,7 +206,7 @@ func (l *StringList) UnmarshalJSON(b []byte) error {
 	}
 	var list []string
 	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("expected a string or a list of strings: %w", err)
+		return fmt.Errorf("invalid list %s, expected a string or a list of strings", b)
 	}
 	*l = list
 	return nil

@@ -56,14 +56,18 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestLoadConfigErrors(t *testing.T) {
-	cases := map[string]string{
-		"unknown field":    "mode: epoch\nallow_all: true\n",
-		"invalid mode":     "mode: sometimes\n",
-		"invalid duration": "max_epoch: 15\n",
+	cases := []struct{ name, content, want string }{
+		{"unknown field", "mode: epoch\nallow_all: true\n", `unknown field "allow_all"`},
+		{"invalid mode", "mode: sometimes\n", `invalid mode "sometimes", expected "epoch", "fresh" or "off"`},
+		{"invalid duration", "max_epoch: 15\n", `invalid duration 15, expected a string such as "10m"`},
+		{"wrong type", "allow_no_ra_ssh: [yes]\n", `invalid value for field "allow_no_ra_ssh": expected a boolean, found a list`},
+		{"invalid list", "known_hosts: {a: b}\n", `invalid list {"a":"b"}, expected a string or a list of strings`},
 	}
-	for name, content := range cases {
-		if _, err := LoadConfig(writeConfig(t, content), true); err == nil {
-			t.Errorf("%s: loaded without error", name)
+	for _, c := range cases {
+		path := writeConfig(t, c.content)
+		_, err := LoadConfig(path, true)
+		if want := "load config " + path + ": " + c.want; err == nil || err.Error() != want {
+			t.Errorf("%s: error %v, expected %q", c.name, err, want)
 		}
 	}
 	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml"), true); err == nil {

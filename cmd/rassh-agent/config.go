@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"sigs.k8s.io/yaml"
 
 	"github.com/rassh/rassh/enroll"
 	"github.com/rassh/rassh/enroll/rasshd"
 	"github.com/rassh/rassh/internal/boundedfile"
+	"github.com/rassh/rassh/internal/yamlconfig"
 )
 
 // maxConfigSize bounds the configuration file.
@@ -86,7 +86,7 @@ func loadConfig(path string) (*config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	var cfg config
-	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+	if err := yamlconfig.Unmarshal(data, &cfg); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := cfg.check(); err != nil {

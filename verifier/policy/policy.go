@@ -11,9 +11,8 @@ import (
 	"fmt"
 	"slices"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/rassh/rassh/internal/boundedfile"
+	"github.com/rassh/rassh/internal/yamlconfig"
 	"github.com/rassh/rassh/verifier"
 )
 
@@ -102,8 +101,8 @@ func Load(path string) (*Policy, error) {
 // DefaultCA values. Unknown and repeated fields are errors.
 func Parse(b []byte) (*Policy, error) {
 	p := DefaultCA()
-	if err := yaml.UnmarshalStrict(b, p); err != nil {
-		return nil, fmt.Errorf("policy: parse: %w", err)
+	if err := yamlconfig.Unmarshal(b, p); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err

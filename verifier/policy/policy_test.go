@@ -68,13 +68,13 @@ func TestParseErrors(t *testing.T) {
 		name, doc, want string
 	}{
 		{"unknown field", "allow_debugg: true",
-			`policy: parse: error unmarshaling JSON: while decoding JSON: json: unknown field "allow_debugg"`},
+			`policy: unknown field "allow_debugg"`},
 		{"repeated field", "allow_debug: true\nallow_debug: false",
-			"policy: parse: error converting YAML to JSON: yaml: unmarshal errors:\n  line 2: key \"allow_debug\" already set in map"},
+			`policy: invalid YAML: line 2: key "allow_debug" already set in map`},
 		{"unknown nested field", "vm_configuration: {secureboot: true}",
-			`policy: parse: error unmarshaling JSON: while decoding JSON: json: unknown field "secureboot"`},
+			`policy: unknown field "secureboot"`},
 		{"invalid hex", "mrtds: [xyz]",
-			`policy: parse: error unmarshaling JSON: while decoding JSON: invalid hex string "xyz": encoding/hex: invalid byte: U+0078 'x'`},
+			`policy: invalid hex string "xyz": encoding/hex: invalid byte: U+0078 'x'`},
 		{"short mrtd", "mrtds: ['00']", "policy: mrtds[0]: 1 bytes, expected 48"},
 		{"rtmr index", "rtmrs: {4: ['" + itaMRTD + "']}", "policy: rtmrs: index 4 out of range 0 to 3"},
 		{"empty rtmr set", "rtmrs: {1: []}", "policy: rtmrs[1]: empty set, list the allowed values or remove the index"},
@@ -87,9 +87,9 @@ func TestParseErrors(t *testing.T) {
 		{"revoked grace", "tcb_grace_periods: {Revoked: 1d}", "policy: tcb_grace_periods: status Revoked can never be allowed"},
 		{"zero grace", "tcb_grace_periods: {OutOfDate: 0s}", "policy: tcb_grace_periods: OutOfDate: period 0s is not positive"},
 		{"numeric grace", "tcb_grace_periods: {OutOfDate: 30}",
-			`policy: parse: error unmarshaling JSON: while decoding JSON: duration must be a string such as "720h" or "30d": json: cannot unmarshal number into Go value of type string`},
+			`policy: invalid duration 30, expected a string such as "720h" or "30d"`},
 		{"invalid days", "tcb_grace_periods: {OutOfDate: 1.5d}",
-			`policy: parse: error unmarshaling JSON: while decoding JSON: invalid duration "1.5d", expected whole days from 0 to 3650`},
+			`policy: invalid duration "1.5d", expected whole days from 0 to 3650`},
 		{"no statuses with collateral", "tcb_statuses: []",
 			"policy: tcb_statuses: empty while require_collateral is true, list the allowed statuses, for example [UpToDate]"},
 	}
@@ -129,7 +129,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(bad)
-	want := "policy: parse: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go struct field Policy.allow_debug of type bool (in " + bad + ")"
+	want := `policy: invalid value for field "allow_debug": expected a boolean, found a string (in ` + bad + ")"
 	if err == nil || err.Error() != want {
 		t.Errorf("invalid value: error = %v\nwant    %s", err, want)
 	}

@@ -17,7 +17,7 @@ type Duration time.Duration
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"720h\" or \"30d\": %w", err)
+		return fmt.Errorf("invalid duration %s, expected a string such as \"720h\" or \"30d\"", b)
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
@@ -48,7 +48,7 @@ type Hex []byte
 func (h *Hex) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("expected a hex string: %w", err)
+		return fmt.Errorf("invalid hex value %s, expected a string of hex digits", b)
 	}
 	v, err := hex.DecodeString(s)
 	if err != nil {
