@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/rassh/rassh/client/raproto"
 	"github.com/rassh/rassh/internal/boundedfile"
@@ -169,24 +168,7 @@ func (c *Config) TokenCacheEnabled() bool {
 }
 
 // Duration is a time.Duration written as a Go duration string ("10m").
-type Duration time.Duration
-
-// UnmarshalJSON parses a duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("invalid duration %s, expected a string such as \"10m\"", b)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("invalid duration %q: %v", s, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+type Duration = yamlconfig.Duration
 
 // StringList is a list of strings that may also be written as one string
 // with comma-separated items, as `-o known_hosts=a,b` does.

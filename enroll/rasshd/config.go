@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rassh/rassh/client/raproto"
+	"github.com/rassh/rassh/internal/yamlconfig"
 )
 
 // Config configures the ra-ssh side of the agent. Its JSON names are those
@@ -57,27 +58,7 @@ type Config struct {
 }
 
 // Duration is a time.Duration written as a Go duration string ("10m").
-type Duration time.Duration
-
-// UnmarshalJSON parses a duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return fmt.Errorf("invalid duration %s, expected a string such as \"10m\"", b)
-	}
-	s = string(b[1 : len(b)-1])
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("invalid duration %q: %w", s, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Duration(d).String() + `"`), nil
-}
+type Duration = yamlconfig.Duration
 
 func (c *Config) socket() string {
 	if c.Socket == "" {

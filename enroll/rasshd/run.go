@@ -105,8 +105,8 @@ func (a *Agent) newServer(cfg *Config, att Attester, logger *slog.Logger) *Serve
 		s.Fresh = &Fresh{Attester: att, MaxQueue: cfg.FreshMaxQueue}
 	}
 	if cfg.serves(raproto.ModeEpoch) {
-		s.Epoch = &Epoch{Attester: att, HostKeys: blobs, Period: cfg.EpochPeriod.d(),
-			TokenRefresh: cfg.TokenRefresh.d(), Logger: logger}
+		s.Epoch = &Epoch{Attester: att, HostKeys: blobs, Period: time.Duration(cfg.EpochPeriod),
+			TokenRefresh: time.Duration(cfg.TokenRefresh), Logger: logger}
 	}
 	return s
 }
@@ -173,8 +173,6 @@ func (a *Agent) Close() error {
 	a.wg.Wait()
 	return errors.Join(errs...)
 }
-
-func (d Duration) d() time.Duration { return time.Duration(d) }
 
 func lookupGroup(name string) (int, error) {
 	if name == "" {
