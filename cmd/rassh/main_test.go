@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"golang.org/x/sys/unix"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -112,6 +114,62 @@ func TestSessionStdin(t *testing.T) {
 	if err != nil || string(out) != "HELLO\n" {
 		t.Errorf("output %q error %v, expected \"HELLO\\n\"", out, err)
 	}
+}
+
+func TestSessionTerminal(t *testing.T) {
+	f := newFixture(t, sshdtest.Options{}, nil)
+	master, slave := openPTY(t)
+	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 101}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(rasshBinary, "-F", f.config, "-p", f.host.Port(), "-t", "root@"+f.host.Name, "tty; stty size")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	var out bytes.Buffer
+	io.Copy(&out, master) // ends with EIO once rassh exits and the last slave fd closes
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("rassh -t: %v, output %q", err, out.String())
+	}
+	if !strings.Contains(out.String(), "/dev/pts/") {
+		t.Errorf("output %q, expected the remote command to run on a /dev/pts/ terminal", out.String())
+	}
+	if !strings.Contains(out.String(), "33 101") {
+		t.Errorf("output %q, expected the remote terminal size 33 101 from the local one", out.String())
+	}
+}
+
+func TestSessionNoTerminalWithT(t *testing.T) {
+	f := newFixture(t, sshdtest.Options{}, nil)
+	code, stdout, _ := f.rassh(t, []string{"-T"}, "test", "-t", "0", "||", "echo", "no-tty")
+	if code != 0 || stdout != "no-tty\n" {
+		t.Errorf("-T: exit %d stdout %q, expected 0 and no terminal", code, stdout)
+	}
+}
+
+// openPTY opens a pseudo-terminal pair with /dev/ptmx.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return master, slave
 }
 
 func TestSessionStockSSHDRejected(t *testing.T) {
