@@ -134,18 +134,18 @@ func (s *Server) issue(issuer string, c *verifier.Claims, runtime []byte) (strin
 	}
 
 	claims := jwt.MapClaims{
-		"iss":                    issuer,
-		"iat":                    now.Unix(),
-		"nbf":                    now.Unix(),
-		"exp":                    now.Add(lifetime).Unix(),
-		"jti":                    hex.EncodeToString(randomBytes(32)),
-		"x-ms-ver":               "1.0",
-		"x-ms-attestation-type":  "tdxvm",
-		"x-ms-policy-hash":       policyHash,
-		"x-ms-runtime":           json.RawMessage(compacted.Bytes()),
-		"eat_profile":            "https://aka.ms/maa-eat-profile-tdxvm",
-		"intuse":                 "generic",
-		"dbgstat":                debugStatus(c.Debug),
+		"iss":                   issuer,
+		"iat":                   now.Unix(),
+		"nbf":                   now.Unix(),
+		"exp":                   now.Add(lifetime).Unix(),
+		"jti":                   hex.EncodeToString(randomBytes(32)),
+		"x-ms-ver":              "1.0",
+		"x-ms-attestation-type": "tdxvm",
+		"x-ms-policy-hash":      policyHash,
+		"x-ms-runtime":          json.RawMessage(compacted.Bytes()),
+		"eat_profile":           "https://aka.ms/maa-eat-profile-tdxvm",
+		"intuse":                "generic",
+		"dbgstat":               debugStatus(c.Debug),
 	}
 	addTDXClaims(claims, c)
 	// The emulator has no copy of MAA's default TdxVm policy. It calls a TD
