@@ -51,7 +51,7 @@ type Conn struct {
 	Attestation *Result
 	// Via is the ra-ssh transport used, empty when skipped.
 	Via string
-	// Skipped says why the check was skipped, empty when it ran.
+	// Skipped is the reason the check was skipped, empty when it ran.
 	Skipped string
 }
 

@@ -15,17 +15,17 @@ var (
 	// ErrNoRASSH: the host offers neither the agent socket nor the subsystem.
 	ErrNoRASSH = errors.New("host does not offer ra-ssh")
 	// ErrAgentUnreachable: the host offers ra-ssh but no response came back.
-	ErrAgentUnreachable = errors.New("the host's ra-ssh agent did not answer")
+	ErrAgentUnreachable = errors.New("the host's ra-ssh agent did not respond")
 	// ErrAgentBusy: the agent's quote queue stayed full.
 	ErrAgentBusy = errors.New("the host's ra-ssh agent is busy")
-	// ErrAgentFailure: the agent answered with an error status.
+	// ErrAgentFailure: the agent responded with an error status.
 	ErrAgentFailure = errors.New("the host's ra-ssh agent returned an error")
 	// ErrMalformedResponse: the response is not a valid ra-ssh response.
 	ErrMalformedResponse = errors.New("malformed ra-ssh response")
 	// ErrModeMismatch: the response is in a weaker mode than the one requested.
-	ErrModeMismatch = errors.New("ra-ssh answer in another mode")
+	ErrModeMismatch = errors.New("ra-ssh response in another mode")
 	// ErrNotSessionBound: the agent did not sign this session ID itself.
-	ErrNotSessionBound = errors.New("ra-ssh answer is not session-bound")
+	ErrNotSessionBound = errors.New("ra-ssh response is not session-bound")
 	// ErrToken: the attestation token failed verification.
 	ErrToken = errors.New("attestation token rejected")
 	// ErrTokenUndecided: the token could not be verified, for example because
@@ -56,8 +56,8 @@ var (
 )
 
 // CheckError is a failed check. Check names the step (for example "binding"
-// or "token"), Err wraps one of the sentinel errors with the offending public
-// values, and Hint says what the user should check.
+// or "token"). Err wraps one of the sentinel errors with the offending public
+// values, and Hint tells the user what to check.
 type CheckError struct {
 	Host  string
 	Check string

@@ -17,13 +17,13 @@ const ExtensionName = "rassh-attestation@rassh"
 // MaxExtensionSize bounds the extension's JSON value.
 const MaxExtensionSize = 4 << 10
 
-// Extension is what a host certificate says about the host's enrollment.
+// Extension is the enrollment record that a host certificate carries.
 // Anyone who connects can read it, so it carries nothing secret.
 type Extension struct {
 	Verifier       string `json:"verifier"`
 	EvidenceSHA256 string `json:"evidence_sha256"`
-	// RequireRASSH makes clients refuse the host without an ra-ssh check,
-	// whatever their flags say.
+	// RequireRASSH makes clients reject the host without an ra-ssh check,
+	// whatever their flags set.
 	RequireRASSH bool `json:"require_ra_ssh"`
 	// Simulated is true when the CA enrolled a simulated TD.
 	Simulated bool `json:"simulated,omitempty"`

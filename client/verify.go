@@ -36,7 +36,7 @@ type ClaimsPolicy interface {
 	Check(c *verifier.Claims, now time.Time) error
 }
 
-// Policy is what the client requires of an ra-ssh response.
+// Policy contains the client's requirements for an ra-ssh response.
 type Policy struct {
 	// Mode is raproto.ModeEpoch or raproto.ModeFresh. A fresh response is
 	// accepted when epoch was requested, never the other way round.

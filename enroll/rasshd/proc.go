@@ -25,7 +25,7 @@ type process struct {
 	StartTime uint64
 }
 
-// processStat is what this package reads from /proc/PID/stat.
+// processStat contains the fields this package reads from /proc/PID/stat.
 type processStat struct {
 	PPID      int
 	StartTime uint64

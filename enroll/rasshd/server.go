@@ -122,7 +122,7 @@ func (s *Server) Answer(ctx context.Context, req *raproto.Request, peerPID int) 
 	case req.Mode == raproto.ModeEpoch && s.Epoch != nil:
 		epoch, token, err := s.Epoch.answer(v)
 		if err != nil {
-			s.logger().Error("ra-ssh: epoch answer failed", "err", err)
+			s.logger().Error("ra-ssh: epoch attestation failed", "err", err)
 			return raproto.Failure(raproto.CodeAttestation, "epoch attestation unavailable")
 		}
 		resp.Epoch, resp.Token = epoch, token

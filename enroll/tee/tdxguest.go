@@ -10,7 +10,7 @@ import (
 	"github.com/rassh/rassh/verifier/binding"
 )
 
-// DefaultTDXGuestPath is where the Linux TDX guest driver exposes its device.
+// DefaultTDXGuestPath is the device node of the Linux TDX guest driver.
 const DefaultTDXGuestPath = "/dev/tdx_guest"
 
 // TDXGuest gets quotes through the TDX guest device's ioctls (TDREPORT, then

@@ -49,8 +49,8 @@ func Enroll(caNonce []byte, hostKeys [][]byte, principals []string, joinTokenDig
 }
 
 // Connect computes the per-connection binding. sessionID is the exchange hash
-// H of the connection's first key exchange, never a rekey's; hostKey is the
-// server's plain public key in SSH wire form.
+// H of the connection's first key exchange, never that of a rekey. hostKey is
+// the server's plain public key in SSH wire form.
 func Connect(clientNonce, sessionID, hostKey []byte) Value {
 	var w writer
 	w.str([]byte(LabelConnect))
@@ -61,7 +61,7 @@ func Connect(clientNonce, sessionID, hostKey []byte) Value {
 }
 
 // Epoch computes the binding of an epoch key. kAtt is the Ed25519 epoch key in
-// SSH wire form; notAfter is encoded as RFC 3339 in UTC with whole seconds, so
+// SSH wire form. notAfter is encoded as RFC 3339 in UTC with whole seconds, so
 // its sub-second part is dropped.
 func Epoch(kAtt []byte, hostKeys [][]byte, notAfter time.Time) Value {
 	var w writer

@@ -10,7 +10,7 @@ import (
 	"github.com/rassh/rassh/verifier"
 )
 
-// Record is what a successful verification depended on apart from the
+// Record contains the inputs of a successful verification other than the
 // signature: the pinned issuer, its key-set URL, the alg, and the token's
 // time claims. A cache of verified tokens stores it so that Recheck can
 // repeat every check that depends on the time, the host or the
@@ -70,12 +70,13 @@ func (v *Verifier) describe(raw string) (Record, error) {
 	return record, nil
 }
 
-// Recheck repeats, for a token that VerifyRecord accepted earlier, every
-// check of Verify except the signature: the issuer is still pinned with the
-// same key-set URL and accepts the alg, it may vouch for host (an empty
-// host skips the host check, as in Verify), and at now the exp, nbf and iat
-// claims hold within the leeway and the token is within the maximum age.
-// Rejections carry the same Check values as Verify's.
+// Recheck repeats every check of Verify except the signature for a token
+// that VerifyRecord accepted earlier. It checks that the issuer is still
+// pinned with the same key-set URL and accepts the alg, and that the issuer
+// may vouch for host. An empty host skips the host check, as in Verify. At
+// now, the exp, nbf and iat claims must hold within the leeway and the token
+// must be within the maximum age. Rejections carry the same Check values as
+// Verify's.
 func (v *Verifier) Recheck(r Record, host string, now time.Time) error {
 	if err := v.init(); err != nil {
 		return err
