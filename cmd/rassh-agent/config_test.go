@@ -126,3 +126,19 @@ func TestJoinTokenFile(t *testing.T) {
 		t.Errorf("token = %q, %v", got, err)
 	}
 }
+
+func TestCommandConfigHelpAndErrors(t *testing.T) {
+	if _, _, status, ok := loadCommandConfig("run", "summary", []string{"-h"}); ok || status != exitOK {
+		t.Errorf("-h: ok %v status %d, want false and %d", ok, status, exitOK)
+	}
+	if _, _, status, ok := loadCommandConfig("run", "summary", []string{"extra"}); ok || status != exitUsage {
+		t.Errorf("extra argument: ok %v status %d, want false and %d", ok, status, exitUsage)
+	}
+	if _, _, status, ok := loadCommandConfig("run", "summary", []string{"--config", "/nonexistent/agent.yaml"}); ok || status != exitUsage {
+		t.Errorf("missing file: ok %v status %d, want false and %d", ok, status, exitUsage)
+	}
+	cfg, _, _, ok := loadCommandConfig("run", "summary", []string{"--config", "../../deploy/agent.yaml"})
+	if !ok || cfg.CA.URL != "https://ca.example.com:8443" {
+		t.Errorf("deploy example: ok %v config %+v", ok, cfg)
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,20 +21,9 @@ func init() {
 }
 
 func runEnroll(args []string) int {
-	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
-	configPath := fs.String("config", "/etc/rassh/agent.yaml", "agent configuration `file` (YAML or JSON)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(os.Stderr, "rassh-agent enroll: unexpected arguments %q\n", fs.Args())
-		return exitUsage
-	}
-	logger := newLogger()
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		logger.Error("invalid configuration", "error", err)
-		return exitUsage
+	cfg, logger, status, ok := loadCommandConfig("enroll", commands["enroll"].summary, args)
+	if !ok {
+		return status
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -24,9 +24,13 @@ type command struct {
 var commands = map[string]command{}
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+	if len(os.Args) < 2 {
 		usage()
 		os.Exit(exitUsage)
+	}
+	if os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage()
+		os.Exit(exitOK)
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {

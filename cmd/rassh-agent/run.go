@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
-	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -53,20 +50,9 @@ func (s rasshdServer) HostKeys() enroll.HostKeys {
 }
 
 func runRun(args []string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	configPath := fs.String("config", "/etc/rassh/agent.yaml", "agent configuration `file` (YAML or JSON)")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(os.Stderr, "rassh-agent run: unexpected arguments %q\n", fs.Args())
-		return exitUsage
-	}
-	logger := newLogger()
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
-		logger.Error("invalid configuration", "error", err)
-		return exitUsage
+	cfg, logger, status, ok := loadCommandConfig("run", commands["run"].summary, args)
+	if !ok {
+		return status
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -43,22 +39,12 @@ func newAttester(env *agentEnv) rasshd.Attester {
 }
 
 func runServe(args []string) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	configPath := fs.String("config", "/etc/rassh/agent.yaml", "agent configuration `file` (YAML or JSON); serve uses its ca, evidence and ra_ssh sections")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	cfg, logger, status, ok := loadCommandConfig("serve", commands["serve"].summary+" (uses the ca, evidence and ra_ssh sections)", args)
+	if !ok {
+		return status
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(os.Stderr, "rassh-agent serve: unexpected arguments %q\n", fs.Args())
-		return exitUsage
-	}
-	logger := newLogger()
-	cfg, err := loadConfig(*configPath)
-	if err == nil && cfg.RASSH == nil {
-		err = errors.New("the ra_ssh section is missing")
-	}
-	if err != nil {
-		logger.Error("invalid configuration", "error", err)
+	if cfg.RASSH == nil {
+		logger.Error("invalid configuration", "error", "the ra_ssh section is missing")
 		return exitUsage
 	}
 
