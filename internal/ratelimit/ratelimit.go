@@ -6,6 +6,7 @@ import (
 	"container/list"
 	"math"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -117,18 +118,21 @@ func (k *Keyed) Len() int {
 // SourceKey returns the key of a client address in http.Request.RemoteAddr
 // form ("host:port"): the IPv4 address, or the /64 prefix of an IPv6
 // address, because a site is commonly assigned at least a /64 and can use
-// every address in it. An address that does not parse is its own key.
+// every address in it. The zone of a link-local address is dropped, so that
+// fe80::1%eth0 and fe80::2%eth0 share one key. An address that does not
+// parse is its own key.
 func SourceKey(remoteAddr string) string {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		host = remoteAddr
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	if v4 := ip.To4(); v4 != nil {
-		return v4.String()
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
 	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	return netip.PrefixFrom(ip, 64).Masked().String()
 }
