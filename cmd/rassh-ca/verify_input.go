@@ -69,6 +69,9 @@ func verifyQuote(ctx context.Context, o *verifyOptions) (*verifyResult, error) {
 	if claims.TCB == nil {
 		res.Notes = append(res.Notes, "the TCB status is unknown because no collateral was given (--collateral DIR)")
 	}
+	if ev.Kind == verifier.EvidenceTDXQuote && looksLikeAzure(claims.ReportData) {
+		res.Notes = append(res.Notes, noteAzureShape)
+	}
 	if report != nil {
 		res.Notes = append(res.Notes, noteTDReportMAC)
 		if err := compareTDReport(report.TDReport, claims); err != nil {
@@ -221,4 +224,25 @@ func readInput(path string, limit int64) ([]byte, error) {
 		return nil, &usageError{fmt.Errorf("read %s: %w", path, err)}
 	}
 	return b, nil
+}
+
+// noteAzureShape is printed for a plain quote whose REPORTDATA has the shape
+// of an Azure CVM's: a SHA-256 in the first half and zeros in the second.
+const noteAzureShape = "REPORTDATA[32:64] is zero, as in an Azure CVM's quote, whose REPORTDATA[0:32] is the SHA-256 of its runtime data: pass --runtime-data FILE or --hcl-report FILE to check it"
+
+func looksLikeAzure(reportData []byte) bool {
+	if len(reportData) != 64 {
+		return false
+	}
+	for _, b := range reportData[32:] {
+		if b != 0 {
+			return false
+		}
+	}
+	for _, b := range reportData[:32] {
+		if b != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -391,3 +391,15 @@ func TestVerifyRejectsMalformedFilesWithoutClaims(t *testing.T) {
 		t.Errorf("result %q, error %+v", res.Result, res.Error)
 	}
 }
+
+func TestVerifyAzureQuoteWithoutRuntimeDataNote(t *testing.T) {
+	r := runCA(t, "verify", "--quote", "ita-aztdx/azure_td_quote.bin", "--at", azureAt)
+	r.assert(t, exitOK, "")
+	r.assertLines(t, "platform tdx", "note "+noteAzureShape)
+
+	plain := runCA(t, "verify", "--quote", "go-tdx-guest/tdx_prod_quote_SPR_E4.dat", "--at", "2023-07-01T00:00:00Z")
+	plain.assert(t, exitOK, "")
+	if strings.Contains(plain.stdout, "REPORTDATA[32:64] is zero") {
+		t.Errorf("a quote with non-zero REPORTDATA[32:64] got the Azure note:\n%s", plain.stdout)
+	}
+}
