@@ -27,7 +27,7 @@ type RecordingTokenVerifier interface {
 // epoch-mode agent serves one token for minutes, so most connections hit.
 //
 // A hit is accepted only when Tokens.Recheck passes for this host at this
-// time: the issuer still pinned with the same key-set URL and alg and
+// time: the issuer still pinned with the same key-set URL, kind and alg and
 // allowed for the host, and exp, nbf, iat and the maximum age. Otherwise
 // the token is verified in full, so the cache never turns an acceptance
 // into a rejection. Verifier's checks of the token age, the binding and the

@@ -11,13 +11,14 @@ import (
 )
 
 // Record contains the inputs of a successful verification other than the
-// signature: the pinned issuer, its key-set URL, the alg, and the token's
-// time claims. A cache of verified tokens stores it so that Recheck can
-// repeat every check that depends on the time, the host or the
+// signature: the pinned issuer, its key-set URL and kind, the alg, and the
+// token's time claims. A cache of verified tokens stores it so that Recheck
+// can repeat every check that depends on the time, the host or the
 // configuration without checking the signature again.
 type Record struct {
 	Issuer    string    `json:"issuer"`
 	JWKSURL   string    `json:"jwks_url"`
+	Kind      string    `json:"kind"` // decides how the claims are mapped
 	Alg       string    `json:"alg"`
 	IssuedAt  time.Time `json:"iat"`
 	ExpiresAt time.Time `json:"exp"`
@@ -60,6 +61,7 @@ func (v *Verifier) describe(raw string) (Record, error) {
 	record := Record{
 		Issuer:    parsed.payload.Issuer,
 		JWKSURL:   v.issuers[parsed.payload.Issuer].config.JWKSURL,
+		Kind:      v.issuers[parsed.payload.Issuer].config.Kind,
 		Alg:       parsed.header.Alg,
 		IssuedAt:  times.IssuedAt.UTC(),
 		ExpiresAt: times.ExpiresAt.UTC(),
@@ -72,8 +74,8 @@ func (v *Verifier) describe(raw string) (Record, error) {
 
 // Recheck repeats every check of Verify except the signature for a token
 // that VerifyRecord accepted earlier. It checks that the issuer is still
-// pinned with the same key-set URL and accepts the alg, and that the issuer
-// may vouch for host. An empty host skips the host check, as in Verify. At
+// pinned with the same key-set URL and kind and accepts the alg, and that
+// the issuer may vouch for host. An empty host skips the host check, as in Verify. At
 // now, the exp, nbf and iat claims must hold within the leeway and the token
 // must be within the maximum age. Rejections carry the same Check values as
 // Verify's.
@@ -88,6 +90,10 @@ func (v *Verifier) Recheck(r Record, host string, now time.Time) error {
 	if state.config.JWKSURL != r.JWKSURL {
 		return verifier.Reject(CheckIssuer, "recheck token: issuer %q now has key set %q, not %q",
 			r.Issuer, state.config.JWKSURL, truncate(r.JWKSURL))
+	}
+	if state.config.Kind != r.Kind {
+		return verifier.Reject(CheckIssuer, "recheck token: issuer %q is now of kind %q, not %q",
+			r.Issuer, state.config.Kind, truncate(r.Kind))
 	}
 	if host != "" && !matchHost(state.config.HostPatterns, host) {
 		return verifier.Reject(CheckHostScope, "recheck token: issuer %q may not vouch for host %q", r.Issuer, host)

@@ -15,7 +15,7 @@ func TestVerifyRecordFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := token.Record{Issuer: li.url, JWKSURL: li.server.URL + "/certs", Alg: "RS256",
+	want := token.Record{Issuer: li.url, JWKSURL: li.server.URL + "/certs", Kind: token.KindMAA, Alg: "RS256",
 		IssuedAt: testNow, ExpiresAt: testNow.Add(8 * time.Hour), NotBefore: testNow}
 	if record != want {
 		t.Errorf("record = %+v, want %+v", record, want)
@@ -98,6 +98,11 @@ func TestRecheckConfiguration(t *testing.T) {
 	otherKeySet.JWKSURL = li.server.URL + "/other"
 	otherAlg := record
 	otherAlg.Alg = "ES256"
+	// The same issuer, key set and alg, but its claims are now mapped as a
+	// rassh token's, so a token accepted as MAA must be verified again.
+	otherKind := li.config()
+	otherKind.Kind = token.KindRassh
+	otherKind.Algorithms = []string{"RS256"}
 
 	cases := []struct {
 		name    string
@@ -112,6 +117,7 @@ func TestRecheckConfiguration(t *testing.T) {
 		{"issuer removed", nil, record, "h.example.com", token.CheckIssuer},
 		{"key set URL changed", []token.IssuerConfig{otherKeySet}, record, "h.example.com", token.CheckIssuer},
 		{"alg not accepted", []token.IssuerConfig{li.config()}, otherAlg, "h.example.com", token.CheckAlg},
+		{"kind changed", []token.IssuerConfig{otherKind}, record, "h.example.com", token.CheckIssuer},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
