@@ -17,8 +17,9 @@ type adminKey struct{}
 // requireAdmin admits requests with "Authorization: Bearer <token>" whose
 // SHA-256 digest is a stored admin token. Each rejected request is an audit
 // event "admin.auth" with the source address, the method and the path, but
-// never the token. A source that fails more often than adminFailureRate gets
-// 429 without an event, so that it cannot grow the audit log without bound.
+// never the token. A source that fails more often than adminFailureRate, or
+// all sources together more often than adminFailureAllRate, get 429 without
+// an event, so that they cannot grow the audit log without bound.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
@@ -43,12 +44,19 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 }
 
 // rejectAuth responds 401 to a request that failed admin authentication and
-// audits it, or responds 429 without an audit event when its source failed
-// too often.
+// audits it, or responds 429 without an audit event when its source, or all
+// sources together, failed too often. The source's bucket comes first, so
+// that a source it rejects takes nothing from the shared one.
 func (s *Server) rejectAuth(w http.ResponseWriter, r *http.Request, msg string, cause error) {
-	if ok, wait := s.limiters().adminFailure.Take(ratelimit.SourceKey(r.RemoteAddr), s.now()); !ok {
+	now := s.now()
+	if ok, wait := s.limiters().adminFailure.Take(ratelimit.SourceKey(r.RemoteAddr), now); !ok {
 		w.Header().Del("WWW-Authenticate")
 		s.rejectRateLimited(w, r, "failed admin authentications", wait)
+		return
+	}
+	if ok, wait := s.limiters().adminFailureAll.Take(now); !ok {
+		w.Header().Del("WWW-Authenticate")
+		s.writeRateLimited(w, r, "failed admin authentications from all addresses", "failed admin authentications from all addresses", wait)
 		return
 	}
 	ev := store.Event{

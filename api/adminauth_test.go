@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -103,5 +105,49 @@ func TestAdminRejectionsAudited(t *testing.T) {
 				t.Errorf("audit event admin %q source %q, want %q and 127.0.0.1", ev.Admin, ev.Source, adminID)
 			}
 		})
+	}
+}
+
+// doFrom is h.do without a token from the loopback address source, so that
+// each source gets its own per-source bucket.
+func (h *harness) doFrom(source, method, path, token string) int {
+	h.t.Helper()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	defer client.CloseIdleConnections()
+	req, _ := http.NewRequest(method, h.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestAdminAuthFailuresManySources(t *testing.T) {
+	h := newHarness(t)
+	audited := 0
+	for i := range 2 * adminFailureAllBurst / adminFailureBurst {
+		source := fmt.Sprintf("127.0.1.%d", i+1)
+		for range adminFailureBurst {
+			switch status := h.doFrom(source, "GET", "/v1/hosts", "wrong"); status {
+			case http.StatusUnauthorized:
+				audited++
+			case http.StatusTooManyRequests:
+			default:
+				t.Fatalf("source %s: status %d, want 401 or 429", source, status)
+			}
+		}
+	}
+	if audited != adminFailureAllBurst {
+		t.Errorf("%d failures answered 401, want %d", audited, adminFailureAllBurst)
+	}
+	events, err := h.store.Audit(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != adminFailureAllBurst {
+		t.Errorf("%d audit events, want %d", len(events), adminFailureAllBurst)
 	}
 }

@@ -26,14 +26,20 @@ const (
 	// that fails more often than this gets 429 without an event.
 	adminFailureRate  = 0.1 // failures per second
 	adminFailureBurst = 10
+	// adminFailureAllRate and adminFailureAllBurst bound the failures of all
+	// sources together, so that a client with many addresses (an IPv6 /48
+	// has 65536 /64s) cannot grow the audit log at will either.
+	adminFailureAllRate  = 1.0 // failures per second
+	adminFailureAllBurst = 100
 
 	codeRateLimited = "rate_limited"
 )
 
 // limiters are the per-source token buckets of the server.
 type limiters struct {
-	challenges   *ratelimit.Keyed
-	adminFailure *ratelimit.Keyed
+	challenges      *ratelimit.Keyed
+	adminFailure    *ratelimit.Keyed
+	adminFailureAll *ratelimit.Bucket
 }
 
 func (s *Server) newLimiters() *limiters {
@@ -48,22 +54,30 @@ func (s *Server) newLimiters() *limiters {
 		maxSources = DefaultMaxSources
 	}
 	return &limiters{
-		challenges:   ratelimit.NewKeyed(rate, burst, maxSources),
-		adminFailure: ratelimit.NewKeyed(adminFailureRate, adminFailureBurst, maxSources),
+		challenges:      ratelimit.NewKeyed(rate, burst, maxSources),
+		adminFailure:    ratelimit.NewKeyed(adminFailureRate, adminFailureBurst, maxSources),
+		adminFailureAll: ratelimit.NewBucket(adminFailureAllRate, adminFailureAllBurst),
 	}
 }
 
-// rejectRateLimited writes 429 with Retry-After and counts it. Its log line
-// is at debug level, so that a flood of requests does not flood the log too.
+// rejectRateLimited writes 429 with Retry-After for a source that made too
+// many requests of the kind what, and counts it under the limit what.
 func (s *Server) rejectRateLimited(w http.ResponseWriter, r *http.Request, what string, wait time.Duration) {
+	s.writeRateLimited(w, r, what, what+" from this address", wait)
+}
+
+// writeRateLimited writes 429 with Retry-After and counts it under limit.
+// Its log line is at debug level, so that a flood of requests does not flood
+// the log too.
+func (s *Server) writeRateLimited(w http.ResponseWriter, r *http.Request, limit, subject string, wait time.Duration) {
 	seconds := int(math.Ceil(wait.Seconds()))
-	s.metrics.add("rassh_rate_limited_total", 1, "limit", what)
+	s.metrics.add("rassh_rate_limited_total", 1, "limit", limit)
 	requestAttrs(r).setQuiet()
 	w.Header().Set("Retry-After", strconv.Itoa(seconds))
 	unit := "seconds"
 	if seconds == 1 {
 		unit = "second"
 	}
-	msg := fmt.Sprintf("too many %s from this address: retry after %d %s", what, seconds, unit)
+	msg := fmt.Sprintf("too many %s: retry after %d %s", subject, seconds, unit)
 	s.fail(w, r, http.StatusTooManyRequests, codeRateLimited, msg, nil)
 }
