@@ -46,7 +46,13 @@ func (s *bucketState) take(now time.Time, rate, burst float64) (bool, time.Durat
 		s.tokens--
 		return true, 0
 	}
-	return false, time.Duration((1 - s.tokens) / rate * float64(time.Second))
+	// A tiny rate can give a wait beyond what time.Duration holds, whose
+	// conversion would wrap to a negative value.
+	wait := (1 - s.tokens) / rate * float64(time.Second)
+	if wait >= math.MaxInt64 {
+		return false, time.Duration(math.MaxInt64)
+	}
+	return false, time.Duration(wait)
 }
 
 func (s *bucketState) refill(now time.Time, rate, burst float64) {

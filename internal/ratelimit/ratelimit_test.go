@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -114,5 +115,19 @@ func TestSourceKey(t *testing.T) {
 		if got := SourceKey(c.addr); got != c.want {
 			t.Errorf("SourceKey(%q) = %q, want %q", c.addr, got, c.want)
 		}
+	}
+}
+
+func TestBucketWaitTinyRate(t *testing.T) {
+	// One token in 10^12 seconds is longer than time.Duration can hold.
+	b := NewBucket(1e-12, 1)
+	now := time.Unix(1000, 0)
+	b.Take(now)
+	ok, wait := b.Take(now)
+	if ok {
+		t.Fatal("second take succeeded, want the bucket empty")
+	}
+	if wait != time.Duration(math.MaxInt64) {
+		t.Errorf("wait %v, want the maximum duration", wait)
 	}
 }
