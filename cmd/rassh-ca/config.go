@@ -4,16 +4,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/rassh/rassh/ca"
+	"github.com/rassh/rassh/internal/boundedfile"
+	"github.com/rassh/rassh/internal/yamlconfig"
 )
 
 // maxConfigSize bounds the configuration file.
@@ -176,21 +174,13 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // loadConfig reads and validates the configuration file at path.
 func loadConfig(path string) (*Config, error) {
-	f, err := os.Open(path)
+	b, err := boundedfile.Read(path, maxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("load config %s: %w", path, err)
-	}
-	if len(b) > maxConfigSize {
-		return nil, fmt.Errorf("load config %s: larger than %d bytes", path, maxConfigSize)
-	}
 	var c Config
-	if err := yaml.UnmarshalStrict(b, &c); err != nil {
-		return nil, fmt.Errorf("load config %s: %w", path, err)
+	if err := yamlconfig.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("load config %s: %w%s", path, err, renamedFieldHint(err))
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -201,6 +191,23 @@ func loadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("load config %s: %w", path, err)
 	}
 	return &c, nil
+}
+
+// renamedFields maps configuration fields that earlier versions of init
+// wrote to what replaced them.
+var renamedFields = map[string]string{
+	"require_host_key_proof": "certificates.allow_missing_host_key_proof (inverted; false, the default, requires the proof)",
+}
+
+// renamedFieldHint returns advice for an unknown-field error about a renamed
+// field, or "".
+func renamedFieldHint(err error) string {
+	for old, replacement := range renamedFields {
+		if strings.Contains(err.Error(), `unknown field "`+old+`"`) {
+			return fmt.Sprintf(" (%s was replaced by %s)", old, replacement)
+		}
+	}
+	return ""
 }
 
 // path resolves a path from the file against the file's directory; "" stays "".

@@ -165,3 +165,15 @@ func TestMAAInstanceURLMustBeHTTPS(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadConfigRenamedField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("certificates:\n  require_host_key_proof: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(path)
+	want := `unknown field "require_host_key_proof" (require_host_key_proof was replaced by certificates.allow_missing_host_key_proof`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want it to contain %s", err, want)
+	}
+}
