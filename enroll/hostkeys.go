@@ -3,12 +3,13 @@ package enroll
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/rassh/rassh/internal/boundedfile"
 )
 
 // HostKeys is the set of host public keys to enroll. Keys may come from
@@ -107,7 +108,7 @@ func loadSigners(paths []string, keys []ssh.PublicKey) ([]ssh.Signer, error) {
 	signers := make([]ssh.Signer, len(paths))
 	for i, p := range paths {
 		privPath := strings.TrimSuffix(p, ".pub")
-		data, err := readSmallFile(privPath)
+		data, err := readKeyFile(privPath)
 		if err != nil {
 			return nil, fmt.Errorf("load host private key: %w", err)
 		}
@@ -126,7 +127,7 @@ func loadSigners(paths []string, keys []ssh.PublicKey) ([]ssh.Signer, error) {
 
 func loadHostKey(path string) (ssh.PublicKey, error) {
 	pubPath := strings.TrimSuffix(path, ".pub") + ".pub"
-	data, err := readSmallFile(pubPath)
+	data, err := readKeyFile(pubPath)
 	if err == nil {
 		key, _, _, _, err := ssh.ParseAuthorizedKey(data)
 		if err != nil {
@@ -138,7 +139,7 @@ func loadHostKey(path string) (ssh.PublicKey, error) {
 		return nil, fmt.Errorf("load host key: %w", err)
 	}
 
-	data, err = readSmallFile(path)
+	data, err = readKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load host key: %w", err)
 	}
@@ -149,20 +150,10 @@ func loadHostKey(path string) (ssh.PublicKey, error) {
 	return signer.PublicKey(), nil
 }
 
-func readSmallFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxKeyFileSize)
-	}
-	return data, nil
+// readKeyFile reads a host key or certificate file of at most maxKeyFileSize
+// bytes.
+func readKeyFile(path string) ([]byte, error) {
+	return boundedfile.Read(path, maxKeyFileSize)
 }
 
 // CertPath returns where sshd expects the certificate of the host key at

@@ -75,7 +75,7 @@ func InstallCertificates(certs []*ssh.Certificate, paths []string) error {
 func ReadCertificates(paths []string) ([]*ssh.Certificate, error) {
 	certs := make([]*ssh.Certificate, len(paths))
 	for i, p := range paths {
-		data, err := readSmallFile(p)
+		data, err := readKeyFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("read certificate: %w", err)
 		}
