@@ -2,12 +2,10 @@ package main
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/rassh/rassh/ca"
 	"github.com/rassh/rassh/internal/boundedfile"
@@ -153,24 +151,7 @@ type TokenServiceConfig struct {
 }
 
 // Duration is a time.Duration written as a Go duration string ("8h", "5m").
-type Duration time.Duration
-
-// UnmarshalJSON parses a duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"8h\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+type Duration = yamlconfig.Duration
 
 // loadConfig reads and validates the configuration file at path.
 func loadConfig(path string) (*Config, error) {
@@ -237,7 +218,7 @@ func (c *Config) validate() error {
 			errs = append(errs, "certificates.host_patterns: "+err.Error())
 		}
 	}
-	check(c.Certificates.Lifetime >= 0 && c.Certificates.Backdate >= 0 && c.Challenges.TTL >= 0, "durations must not be negative")
+	check(c.Certificates.Lifetime >= 0 && c.Certificates.Backdate >= 0 && c.Challenges.TTL >= 0, "certificates.lifetime, certificates.backdate and challenges.ttl must not be negative")
 	check(c.API.MaxBodyBytes >= 0, "api.max_body_bytes must not be negative")
 	check(c.API.MaxSources >= 0, "api.max_sources must not be negative")
 	check(c.Challenges.RatePerSource >= 0 && c.Challenges.BurstPerSource >= 0, "challenges.rate_per_source and burst_per_source must not be negative")
