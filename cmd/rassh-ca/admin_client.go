@@ -143,6 +143,18 @@ func parseFingerprint(s string) ([]byte, error) {
 	return b, nil
 }
 
+// tlsTrustHint returns advice for a TLS error that a missing or wrong
+// --ca-fingerprint or --ca-bundle causes, or "".
+func tlsTrustHint(err error) string {
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) {
+		return "; pass --ca-fingerprint with the TLS certificate fingerprint that \"rassh-ca init\" printed, " +
+			"or --ca-bundle with a PEM file of the roots the CA's certificate chains to"
+	}
+	return ""
+}
+
 // do sends a request and decodes the JSON response into out, unless out is a
 // *[]byte, which receives the raw body.
 func (c *apiClient) do(method, path string, body, out any) error {
@@ -169,7 +181,7 @@ func (c *apiClient) do(method, path string, body, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w%s", err, tlsTrustHint(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminResponse))

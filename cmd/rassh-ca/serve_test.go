@@ -246,6 +246,23 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
+func TestAdminWithoutPinHintsAtFingerprint(t *testing.T) {
+	c := initTestCA(t)
+	c.start()
+
+	cmd := exec.Command(rasshCA, "admin", "hosts", "--ca", c.url, "--admin-token-file", filepath.Join(c.dir, adminTokenFile))
+	out, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != exitRejected {
+		t.Fatalf("admin hosts without --ca-fingerprint: %v\n%s", err, out)
+	}
+	want := `rassh-ca admin: Get "` + c.url + `/v1/hosts": tls: failed to verify certificate: ` +
+		`x509: certificate signed by unknown authority; pass --ca-fingerprint with the TLS certificate fingerprint ` +
+		`that "rassh-ca init" printed, or --ca-bundle with a PEM file of the roots the CA's certificate chains to` + "\n"
+	if string(out) != want {
+		t.Errorf("output %q, want %q", out, want)
+	}
+}
+
 func TestServeRefusesSecondInit(t *testing.T) {
 	c := initTestCA(t)
 	before, _ := os.ReadFile(filepath.Join(c.dir, caKeyFile))
