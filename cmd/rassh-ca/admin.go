@@ -63,7 +63,10 @@ func runAdminTokenCreate(args []string) int {
 	configPath := fs.String("config", "", "configuration file of the CA")
 	comment := fs.String("comment", "", "note stored with the token")
 	out := fs.String("out", "", "write the token to this file (mode 0600) instead of standard output")
-	if !parseFlags(fs, args) || *configPath == "" {
+	if !parseFlags(fs, args) {
+		return exitUsage
+	}
+	if *configPath == "" {
 		fmt.Fprintln(os.Stderr, "rassh-ca admin token create: --config is required")
 		return exitUsage
 	}

@@ -10,7 +10,12 @@ import (
 	"time"
 
 	"github.com/rassh/rassh/api/wire"
+	"github.com/rassh/rassh/internal/boundedfile"
 )
+
+// maxPublicKeyFile bounds the --host-key file of "admin revoke", an
+// authorized_keys line. An RSA 16384-bit public key line is under 3 KiB.
+const maxPublicKeyFile = 64 << 10
 
 // apiCommand parses the flags of an API-backed admin command and returns its
 // client, or an exit status.
@@ -168,9 +173,9 @@ func runRevoke(args []string) int {
 	}
 	req := wire.RevocationRequest{Serial: *serial, Identity: *identity, Reason: *reason}
 	if *keyFile != "" {
-		b, err := os.ReadFile(*keyFile)
+		b, err := boundedfile.Read(*keyFile, maxPublicKeyFile)
 		if err != nil {
-			return fail(err)
+			return fail(fmt.Errorf("read --host-key: %w", err))
 		}
 		req.HostKey = string(b)
 	}
