@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 )
 
@@ -31,8 +32,14 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("principal %q is bound to another host identity", e.Principal)
 }
 
+// mustExist checks that the store file exists, because bbolt would create a
+// new, empty store in its place.
 func mustExist(path string) error {
-	if _, err := os.Stat(path); err != nil {
+	_, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("open store %s: %w; check the store path in the configuration, or run \"rassh-ca init\" to create a CA", path, err)
+	}
+	if err != nil {
 		return fmt.Errorf("open store %s: %w", path, err)
 	}
 	return nil

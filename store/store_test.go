@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,9 +26,20 @@ func openTemp(t *testing.T) *Store {
 }
 
 func TestOpenMissingWithoutCreate(t *testing.T) {
-	_, err := Open(filepath.Join(t.TempDir(), "none.db"), false)
+	path := filepath.Join(t.TempDir(), "none.db")
+	_, err := Open(path, false)
 	if err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("Open missing file: err = %v", err)
+	}
+	want := "open store " + path + ": stat " + path + `: no such file or directory; check the store path in the configuration, or run "rassh-ca init" to create a CA`
+	if err.Error() != want {
+		t.Errorf("Open missing file: err = %v, want %s", err, want)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open missing file: err = %v, want it to wrap fs.ErrNotExist", err)
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, fs.ErrNotExist) {
+		t.Errorf("Open without create made %s: %v", path, statErr)
 	}
 }
 
