@@ -106,8 +106,20 @@ func serve(cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 
-	httpServer := &http.Server{
-		Handler:           srv.Handler(),
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go sweepChallenges(ctx, st, logger)
+
+	logger.Info("rassh-ca started", "address", ln.Addr().String(), "tls_sha256", fingerprint,
+		"ca_key", ssh.FingerprintSHA256(srv.CAKey), "verifier", cfg.Verifier.Mode, "store", st.Path())
+	return serveUntilDone(ctx, newHTTPServer(srv.Handler(), tlsConfig, logger), ln, logger)
+}
+
+// newHTTPServer returns the HTTPS server of the API, with timeouts that bound
+// slow clients.
+func newHTTPServer(handler http.Handler, tlsConfig *tls.Config, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -115,12 +127,11 @@ func serve(cfg *Config, logger *slog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	go sweepChallenges(ctx, st, logger)
+}
 
-	logger.Info("rassh-ca started", "address", ln.Addr().String(), "tls_sha256", fingerprint,
-		"ca_key", ssh.FingerprintSHA256(srv.CAKey), "verifier", cfg.Verifier.Mode, "store", st.Path())
+// serveUntilDone serves HTTPS on ln until ctx is done, then shuts the server
+// down, waiting up to shutdownTimeout for requests in flight.
+func serveUntilDone(ctx context.Context, httpServer *http.Server, ln net.Listener, logger *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.ServeTLS(ln, "", "") }()
 
@@ -267,9 +278,13 @@ func loadTLS(cfg *Config) (*tls.Config, string, error) {
 func ensureSelfSigned(dir string, hosts []string, now time.Time) (string, error) {
 	certPath, keyPath := filepath.Join(dir, selfSignedCert), filepath.Join(dir, selfSignedKey)
 	if pemBytes, err := os.ReadFile(certPath); err == nil {
-		return pemFingerprint(pemBytes)
+		fingerprint, err := pemFingerprint(pemBytes)
+		if err != nil {
+			return "", fmt.Errorf("read self-signed certificate %s: %w; delete it and %s to generate a new pair", certPath, err, keyPath)
+		}
+		return fingerprint, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", err
+		return "", fmt.Errorf("read self-signed certificate: %w", err)
 	}
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -313,10 +328,12 @@ func ensureSelfSigned(dir string, hosts []string, now time.Time) (string, error)
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// pemFingerprint returns the SHA-256 fingerprint, in hex, of the first PEM
+// block of b, which must be a certificate.
 func pemFingerprint(b []byte) (string, error) {
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return "", errors.New("self-signed certificate file contains no PEM certificate")
+		return "", errors.New("no PEM certificate found")
 	}
 	sum := sha256.Sum256(block.Bytes)
 	return hex.EncodeToString(sum[:]), nil
