@@ -17,7 +17,7 @@ func FuzzAttest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	handler := issuer.Handler(fakeVerifier{verifier.Reject("quote", "fuzz")}, tokenissuer.HandlerOptions{Rate: 1e9, Burst: 1 << 30, Logger: quietLog})
+	handler := issuer.Handler(fakeVerifier{verifier.Reject("quote", "fuzz")}, tokenissuer.HandlerOptions{Rate: 1e9, Burst: 1 << 30, RatePerSource: 1e9, BurstPerSource: 1 << 30, Logger: quietLog})
 	f.Add(`{"evidence":{"kind":"tdx-quote","quote":"AQ=="}}`)
 	f.Add(`{"evidence":{"kind":"azure-tdx","quote":"AQ==","runtime_data":"e30="}}`)
 	f.Add(`{"evidence":null}`)
