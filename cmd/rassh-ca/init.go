@@ -89,28 +89,11 @@ func runInit(args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	for _, p := range o.HostPatterns {
-		if err := ca.ValidatePattern(p); err != nil {
-			fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
-			return exitUsage
-		}
-	}
-	if err := checkInitKeyAndCollateral(o); err != nil {
+	if err := checkInitOptions(o); err != nil {
 		fmt.Fprintf(os.Stderr, "rassh-ca init: %v\n", err)
 		return exitUsage
 	}
-	if o.Collateral == "none" && policyRequiresCollateral(o.Policy) {
-		fmt.Fprintln(os.Stderr, "rassh-ca init: warning: --collateral none with a policy that requires collateral (the default policy does): every enrollment will be rejected; use --collateral pcs or dir, or a --policy with require_collateral: false")
-	}
-	if o.TokenIssuer != "" {
-		if err := checkIssuerURL(o.TokenIssuer); err != nil {
-			fmt.Fprintf(os.Stderr, "rassh-ca init: --token-service-issuer: %v\n", err)
-			return exitUsage
-		}
-	}
-	if o.TokenAllowSimulated {
-		fmt.Fprintln(os.Stderr, "rassh-ca init: warning: the token service will issue tokens for simulated TDs; use this for development only")
-	}
+	warnInitOptions(o)
 
 	res, err := initCA(o)
 	if err != nil {
@@ -147,8 +130,37 @@ func tokenIssuerAtInit(o initOptions) string {
 	return "https://" + o.Listen
 }
 
-// checkInitKeyAndCollateral checks --key-type and --collateral before init
-// creates anything, so that a typo leaves no directory behind.
+// checkInitOptions checks the flag values before init creates anything, so
+// that a typo leaves no directory behind.
+func checkInitOptions(o initOptions) error {
+	for _, p := range o.HostPatterns {
+		if err := ca.ValidatePattern(p); err != nil {
+			return err
+		}
+	}
+	if err := checkInitKeyAndCollateral(o); err != nil {
+		return err
+	}
+	if o.TokenIssuer != "" {
+		if err := checkIssuerURL(o.TokenIssuer); err != nil {
+			return fmt.Errorf("--token-service-issuer: %w", err)
+		}
+	}
+	return nil
+}
+
+// warnInitOptions prints a warning for each valid but risky choice in o.
+func warnInitOptions(o initOptions) {
+	if o.Collateral == "none" && policyRequiresCollateral(o.Policy) {
+		fmt.Fprintln(os.Stderr, "rassh-ca init: warning: --collateral none with a policy that requires collateral (the default policy does): every enrollment will be rejected; use --collateral pcs or dir, or a --policy with require_collateral: false")
+	}
+	if o.TokenAllowSimulated {
+		fmt.Fprintln(os.Stderr, "rassh-ca init: warning: the token service will issue tokens for simulated TDs; use this for development only")
+	}
+}
+
+// checkInitKeyAndCollateral checks --key-type, --collateral and
+// --collateral-dir.
 func checkInitKeyAndCollateral(o initOptions) error {
 	if !slices.Contains(ca.KeyTypes, o.KeyType) {
 		return fmt.Errorf("--key-type %q unknown (expected one of %s)", o.KeyType, strings.Join(ca.KeyTypes, ", "))
@@ -233,7 +245,7 @@ func initCA(o initOptions) (res initResult, err error) {
 	}
 	for _, name := range []string{configFile, caKeyFile, caKeyFile + ".pub", tokenServiceKeyFile, storeFile, adminTokenFile, selfSignedCert, selfSignedKey} {
 		if _, err := os.Lstat(filepath.Join(o.Dir, name)); err == nil {
-			return res, fmt.Errorf("%s already exists: refusing to overwrite an existing CA", filepath.Join(o.Dir, name))
+			return res, fmt.Errorf("%s already exists: refusing to overwrite an existing CA; choose another --dir", filepath.Join(o.Dir, name))
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return res, err
 		}

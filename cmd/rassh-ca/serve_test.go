@@ -270,7 +270,7 @@ func TestServeRefusesSecondInit(t *testing.T) {
 	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != exitRejected {
 		t.Fatalf("second init: %v", err)
 	}
-	want := "rassh-ca init: " + filepath.Join(c.dir, configFile) + " already exists: refusing to overwrite an existing CA\n"
+	want := "rassh-ca init: " + filepath.Join(c.dir, configFile) + " already exists: refusing to overwrite an existing CA; choose another --dir\n"
 	if string(out) != want {
 		t.Errorf("second init output %q, want %q", out, want)
 	}
