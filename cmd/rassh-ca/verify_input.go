@@ -27,33 +27,9 @@ const noteTDReportMAC = "the TD report's MAC was not checked: only the TDX modul
 
 // verifyQuote verifies --quote, with --runtime-data or --hcl-report on Azure.
 func verifyQuote(ctx context.Context, o *verifyOptions) (*verifyResult, error) {
-	raw, err := readInput(o.quotePath, 4*verifier.MaxQuoteSize)
+	ev, report, err := readEvidence(o)
 	if err != nil {
 		return nil, err
-	}
-	quote, err := decodeQuote(raw)
-	if err != nil {
-		return nil, err
-	}
-
-	ev := verifier.Evidence{Kind: verifier.EvidenceTDXQuote, Quote: quote}
-	var report *azure.HCLReport
-	switch {
-	case o.runtimeDataPath != "":
-		if ev.RuntimeData, err = readInput(o.runtimeDataPath, verifier.MaxRuntimeDataSize+1); err != nil {
-			return nil, err
-		}
-		ev.Kind = verifier.EvidenceAzureTDX
-	case o.hclReportPath != "":
-		b, err := readInput(o.hclReportPath, azure.MaxHCLReportSize+1)
-		if err != nil {
-			return nil, err
-		}
-		if report, err = azure.ParseHCLReport(b); err != nil {
-			return nil, &verifier.RejectedError{Check: "hcl report", Err: err}
-		}
-		ev.Kind = verifier.EvidenceAzureTDX
-		ev.RuntimeData = report.RuntimeData
 	}
 
 	quotes := &tdx.Verifier{Now: func() time.Time { return o.at }}
@@ -79,6 +55,41 @@ func verifyQuote(ctx context.Context, o *verifyOptions) (*verifyResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// readEvidence reads --quote and the Azure runtime data of --runtime-data or
+// --hcl-report. The HCL report is nil unless --hcl-report is given.
+func readEvidence(o *verifyOptions) (verifier.Evidence, *azure.HCLReport, error) {
+	raw, err := readInput(o.quotePath, 4*verifier.MaxQuoteSize)
+	if err != nil {
+		return verifier.Evidence{}, nil, err
+	}
+	quote, err := decodeQuote(raw)
+	if err != nil {
+		return verifier.Evidence{}, nil, err
+	}
+
+	ev := verifier.Evidence{Kind: verifier.EvidenceTDXQuote, Quote: quote}
+	switch {
+	case o.runtimeDataPath != "":
+		if ev.RuntimeData, err = readInput(o.runtimeDataPath, verifier.MaxRuntimeDataSize+1); err != nil {
+			return verifier.Evidence{}, nil, err
+		}
+		ev.Kind = verifier.EvidenceAzureTDX
+	case o.hclReportPath != "":
+		b, err := readInput(o.hclReportPath, azure.MaxHCLReportSize+1)
+		if err != nil {
+			return verifier.Evidence{}, nil, err
+		}
+		report, err := azure.ParseHCLReport(b)
+		if err != nil {
+			return verifier.Evidence{}, nil, &verifier.RejectedError{Check: "hcl report", Err: err}
+		}
+		ev.Kind = verifier.EvidenceAzureTDX
+		ev.RuntimeData = report.RuntimeData
+		return ev, report, nil
+	}
+	return ev, nil, nil
 }
 
 // decodeQuote returns a binary quote as is and decodes one written as base64
