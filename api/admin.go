@@ -211,42 +211,22 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		s.rejectAdmin(w, r, ev, derr.status, derr.code, derr.msg, derr.err)
 		return
 	}
-	set := 0
-	for _, given := range []bool{req.Serial != 0, req.HostKey != "", req.Identity != ""} {
-		if given {
-			set++
-		}
-	}
-	if set != 1 {
+	if revocationTargets(req) != 1 {
 		s.rejectAdmin(w, r, ev, http.StatusBadRequest, codeInvalidInput, "give exactly one of serial, host_key and identity", nil)
 		return
 	}
-
-	req.Identity = strings.ToLower(strings.TrimSpace(req.Identity))
-	now := s.now()
-	ev.Reason = req.Reason
-	var resp wire.RevocationResponse
-	var err error
-	switch {
-	case req.Serial != 0:
-		ev.Serials = []uint64{req.Serial}
-		err = s.Store.RevokeSerial(req.Serial, req.Reason, now, ev)
-		resp.Serials = ev.Serials
-	case req.HostKey != "":
-		var k ssh.PublicKey
-		if k, err = parsePlainKey(req.HostKey); err != nil {
+	var hostKey ssh.PublicKey
+	if req.HostKey != "" {
+		var err error
+		if hostKey, err = parsePlainKey(req.HostKey); err != nil {
 			s.rejectAdmin(w, r, ev, http.StatusBadRequest, codeInvalidInput, "invalid host_key: "+err.Error(), nil)
 			return
 		}
-		line := ca.AuthorizedLine(k)
-		err = s.Store.RevokeKey(k.Marshal(), line, req.Reason, now, ev)
-		resp.HostKeys = []string{line}
-	default:
-		ev.Identity = req.Identity
-		var h store.Host
-		h, err = s.Store.RevokeIdentity(req.Identity, req.Reason, now, keyBlob, ev)
-		resp.Serials, resp.HostKeys = h.Serials, h.HostKeys
 	}
+
+	req.Identity = strings.ToLower(strings.TrimSpace(req.Identity))
+	ev.Reason = req.Reason
+	resp, err := s.revoke(req, hostKey, &ev)
 	if errors.Is(err, store.ErrNotFound) {
 		msg := fmt.Sprintf("nothing to revoke: serial %d was never issued", req.Serial)
 		if req.Identity != "" {
@@ -261,6 +241,41 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	requestAttrs(r).add("serials", resp.Serials)
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// revocationTargets returns how many of serial, host_key and identity req
+// sets.
+func revocationTargets(req wire.RevocationRequest) int {
+	n := 0
+	for _, given := range []bool{req.Serial != 0, req.HostKey != "", req.Identity != ""} {
+		if given {
+			n++
+		}
+	}
+	return n
+}
+
+// revoke stores the revocation of the one target of req, with ev as its
+// audit event, and returns the revoked serials and host keys. hostKey is
+// req.HostKey parsed, or nil.
+func (s *Server) revoke(req wire.RevocationRequest, hostKey ssh.PublicKey, ev *store.Event) (wire.RevocationResponse, error) {
+	now := s.now()
+	var resp wire.RevocationResponse
+	switch {
+	case req.Serial != 0:
+		ev.Serials = []uint64{req.Serial}
+		resp.Serials = ev.Serials
+		return resp, s.Store.RevokeSerial(req.Serial, req.Reason, now, *ev)
+	case hostKey != nil:
+		line := ca.AuthorizedLine(hostKey)
+		resp.HostKeys = []string{line}
+		return resp, s.Store.RevokeKey(hostKey.Marshal(), line, req.Reason, now, *ev)
+	default:
+		ev.Identity = req.Identity
+		h, err := s.Store.RevokeIdentity(req.Identity, req.Reason, now, keyBlob, *ev)
+		resp.Serials, resp.HostKeys = h.Serials, h.HostKeys
+		return resp, err
+	}
 }
 
 // parsePlainKey parses an authorized_keys line of a plain public key.

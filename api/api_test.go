@@ -206,6 +206,57 @@ func TestRevokeHostAndKRL(t *testing.T) {
 	}
 }
 
+func TestRevokeSerialAndHostKey(t *testing.T) {
+	h := newHarness(t)
+	td := catest.NewTD(h.sim, 0x12)
+	h.register(td.Identity(), "host1.example.com")
+	k := hostKey()
+	status, body := h.do("POST", "/v1/enrollments", h.request(td, []ssh.PublicKey{k}, nil, ""), "")
+	if status != http.StatusOK {
+		t.Fatalf("enroll: %d %s", status, body)
+	}
+	var enrolled wire.EnrollmentResponse
+	json.Unmarshal(body, &enrolled)
+	parsed, _, _, _, err := ssh.ParseAuthorizedKey([]byte(enrolled.Certificates[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := parsed.(*ssh.Certificate)
+
+	status, body = h.do("POST", "/v1/revocations", wire.RevocationRequest{Serial: cert.Serial, Reason: "rotated"}, h.admin)
+	if status != http.StatusOK {
+		t.Fatalf("revoke serial: %d %s", status, body)
+	}
+	var resp wire.RevocationResponse
+	json.Unmarshal(body, &resp)
+	if !slices.Equal(resp.Serials, []uint64{cert.Serial}) || len(resp.HostKeys) != 0 {
+		t.Errorf("revoke serial response %+v, want serials [%d] and no host keys", resp, cert.Serial)
+	}
+	if ev := h.lastEvent(); ev.Action != "revoke" || !slices.Equal(ev.Serials, []uint64{cert.Serial}) || ev.Reason != "rotated" {
+		t.Errorf("revoke serial audit event %+v", ev)
+	}
+
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+	status, body = h.do("POST", "/v1/revocations", wire.RevocationRequest{HostKey: line + " comment", Reason: "leaked"}, h.admin)
+	if status != http.StatusOK {
+		t.Fatalf("revoke host key: %d %s", status, body)
+	}
+	resp = wire.RevocationResponse{}
+	json.Unmarshal(body, &resp)
+	if len(resp.Serials) != 0 || !slices.Equal(resp.HostKeys, []string{line}) {
+		t.Errorf("revoke host key response %+v, want host keys [%s] and no serials", resp, line)
+	}
+	if ev := h.lastEvent(); ev.Action != "revoke" || ev.Reason != "leaked" || ev.Outcome != store.OutcomeAccepted {
+		t.Errorf("revoke host key audit event %+v", ev)
+	}
+
+	status, body = h.do("POST", "/v1/revocations", wire.RevocationRequest{HostKey: enrolled.Certificates[0]}, h.admin)
+	want := `"invalid host_key: is a certificate, expected a plain public key"`
+	if status != http.StatusBadRequest || !strings.Contains(string(body), want) {
+		t.Errorf("revoke a certificate as host key: %d %s, want 400 with %s", status, body, want)
+	}
+}
+
 func TestMetricsCountEnrollments(t *testing.T) {
 	h := newHarness(t)
 	h.do("POST", "/v1/enrollments", []byte(`{`), "")
