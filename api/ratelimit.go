@@ -60,10 +60,11 @@ func (s *Server) newLimiters() *limiters {
 	}
 }
 
-// rejectRateLimited writes 429 with Retry-After for a source that made too
-// many requests of the kind what, and counts it under the limit what.
-func (s *Server) rejectRateLimited(w http.ResponseWriter, r *http.Request, what string, wait time.Duration) {
-	s.writeRateLimited(w, r, what, what+" from this address", wait)
+// rejectRateLimited writes 429 with Retry-After for a source that sent too
+// many requests of one kind, such as "challenges", and counts it under the
+// limit of that name.
+func (s *Server) rejectRateLimited(w http.ResponseWriter, r *http.Request, kind string, wait time.Duration) {
+	s.writeRateLimited(w, r, kind, kind+" from this address", wait)
 }
 
 // writeRateLimited writes 429 with Retry-After and counts it under limit.

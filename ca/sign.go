@@ -64,8 +64,8 @@ func (a *Authority) newSerial(siblings []*ssh.Certificate) (uint64, error) {
 			return 0, fmt.Errorf("generate serial: %w", err)
 		}
 		serial := binary.BigEndian.Uint64(b[:])
-		taken := slices.ContainsFunc(siblings, func(c *ssh.Certificate) bool { return c.Serial == serial })
-		if serial != 0 && !taken {
+		duplicate := slices.ContainsFunc(siblings, func(c *ssh.Certificate) bool { return c.Serial == serial })
+		if serial != 0 && !duplicate {
 			return serial, nil
 		}
 	}
