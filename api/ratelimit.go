@@ -2,9 +2,7 @@ package api
 
 import (
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/rassh/rassh/internal/ratelimit"
@@ -71,14 +69,14 @@ func (s *Server) rejectRateLimited(w http.ResponseWriter, r *http.Request, kind 
 // Its log line is at debug level, so that a flood of requests does not flood
 // the log too.
 func (s *Server) writeRateLimited(w http.ResponseWriter, r *http.Request, limit, subject string, wait time.Duration) {
-	seconds := int(math.Ceil(wait.Seconds()))
+	seconds := ratelimit.RetryAfter(wait)
 	s.metrics.add("rassh_rate_limited_total", 1, "limit", limit)
 	requestAttrs(r).setQuiet()
-	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	w.Header().Set("Retry-After", seconds)
 	unit := "seconds"
-	if seconds == 1 {
+	if seconds == "1" {
 		unit = "second"
 	}
-	msg := fmt.Sprintf("too many %s: retry after %d %s", subject, seconds, unit)
+	msg := fmt.Sprintf("too many %s: retry after %s %s", subject, seconds, unit)
 	s.fail(w, r, http.StatusTooManyRequests, codeRateLimited, msg, nil)
 }

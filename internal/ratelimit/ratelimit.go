@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -38,6 +39,12 @@ func (b *Bucket) Take(now time.Time) (bool, time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state.take(now, b.rate, b.burst)
+}
+
+// RetryAfter returns wait rounded up to whole seconds, as the value of an
+// HTTP Retry-After header.
+func RetryAfter(wait time.Duration) string {
+	return strconv.Itoa(int(math.Ceil(wait.Seconds())))
 }
 
 func (s *bucketState) take(now time.Time, rate, burst float64) (bool, time.Duration) {

@@ -131,3 +131,21 @@ func TestBucketWaitTinyRate(t *testing.T) {
 		t.Errorf("wait %v, want the maximum duration", wait)
 	}
 }
+
+func TestRetryAfterRoundsUp(t *testing.T) {
+	cases := []struct {
+		wait time.Duration
+		want string
+	}{
+		{0, "0"},
+		{time.Millisecond, "1"},
+		{time.Second, "1"},
+		{1500 * time.Millisecond, "2"},
+		{time.Duration(math.MaxInt64), "9223372037"},
+	}
+	for _, c := range cases {
+		if got := RetryAfter(c.wait); got != c.want {
+			t.Errorf("RetryAfter(%v) = %q, want %q", c.wait, got, c.want)
+		}
+	}
+}

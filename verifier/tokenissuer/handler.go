@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -178,7 +177,7 @@ func (h *handler) attest(w http.ResponseWriter, r *http.Request) {
 // only, so that a flood of requests does not flood the log too.
 func (h *handler) rejectRateLimited(w http.ResponseWriter, log *slog.Logger, message string, wait time.Duration) {
 	log.Debug("attest", "status", http.StatusTooManyRequests, "code", "rate_limited")
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
 	writeJSON(w, http.StatusTooManyRequests, wire.Error{Error: message, Code: "rate_limited"})
 }
 
