@@ -21,14 +21,14 @@ import (
 //
 // This binds the check to the host key, not to ssh's session: the attested
 // connection is rassh's own.
-const knownHostsUsage = "in ssh_config: KnownHostsCommand /usr/bin/rassh known-hosts-command -l %r %H %t %K\n"
+const knownHostsUsage = "in ssh_config: KnownHostsCommand /usr/local/bin/rassh known-hosts-command -l %r %H %t %K\n"
 
 func runKnownHostsCommand(args []string) int {
 	fs := flag.NewFlagSet("rassh known-hosts-command", flag.ContinueOnError)
 	var common commonFlags
 	common.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: rassh known-hosts-command [-l user] [-i identity] [-F config] [-o name=value] HOST KEYTYPE KEY")
+		fmt.Fprintln(os.Stderr, "usage: rassh known-hosts-command [-p port] [-l user] [-i identity] [-F config] [-o name=value] HOST KEYTYPE KEY")
 		os.Stderr.WriteString(knownHostsUsage)
 		fs.PrintDefaults()
 	}

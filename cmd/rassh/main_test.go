@@ -253,6 +253,24 @@ func TestVerifyClosedPortUndecided(t *testing.T) {
 	}
 }
 
+func TestVerifyBadOptionUsage(t *testing.T) {
+	f := newFixture(t, sshdtest.Options{}, nil)
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"-o", "frob=1"}, `rassh: invalid option "frob=1": unknown field "frob"`},
+		{[]string{"-o", "mode=later"}, `rassh: invalid mode "later", expected "epoch", "fresh" or "off"`},
+		{[]string{"-F", filepath.Join(t.TempDir(), "none.yaml")}, "no such file or directory"},
+	} {
+		args := append([]string{"verify", "-F", f.config, "-p", f.host.Port()}, tc.args...)
+		code, stdout, stderr := run(t, append(args, "root@"+f.host.Name)...)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("%q: exit %d stdout %q stderr %q, want %d and %s", tc.args, code, stdout, stderr, exitUsage, tc.stderr)
+		}
+	}
+}
+
 // writeIssuer rewrites the configuration to trust f.issuer.
 func (f *fixture) writeIssuer(t *testing.T) {
 	t.Helper()

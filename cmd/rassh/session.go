@@ -59,18 +59,25 @@ func runSession(args []string) int {
 func connect(common *commonFlags, target string) (*client.Conn, error) {
 	cfg, err := common.config()
 	if err != nil {
-		return nil, err
+		return nil, &setupError{err}
 	}
 	login, address, err := common.target(target)
 	if err != nil {
-		return nil, err
+		return nil, &setupError{err}
 	}
 	dialer, err := newDialer(cfg)
 	if err != nil {
-		return nil, err
+		return nil, &setupError{err}
 	}
 	return dialer.Dial(context.Background(), login, address)
 }
+
+// setupError is a failure before rassh dials: an invalid configuration file,
+// -o option or target. rassh verify reports it as a usage error.
+type setupError struct{ err error }
+
+func (e *setupError) Error() string { return e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
 
 func warnSkipped(conn *client.Conn) {
 	if conn.Skipped != "" {

@@ -30,6 +30,11 @@ func runVerify(args []string) int {
 	}
 
 	conn, err := connect(&common, fs.Arg(0))
+	var setupErr *setupError
+	if errors.As(err, &setupErr) {
+		fail("%v", err)
+		return exitUsage
+	}
 	if err != nil {
 		// Only a failed check is a rejection. A connection that could not
 		// be made or authenticated decided nothing about the host.
