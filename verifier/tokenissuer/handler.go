@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -201,7 +202,25 @@ func (h *handler) readRequest(w http.ResponseWriter, r *http.Request) (*wire.Att
 	if dec.More() {
 		return nil, http.StatusBadRequest, errors.New("invalid request JSON: data after the object")
 	}
+	if err := checkEvidenceShape(req.Evidence); err != nil {
+		return nil, http.StatusBadRequest, err
+	}
 	return &req, 0, nil
+}
+
+// checkEvidenceShape rejects a request whose evidence is missing or of an
+// unknown kind before the verifier sees it, so the client learns which
+// field is wrong.
+func checkEvidenceShape(ev verifier.Evidence) error {
+	switch {
+	case ev.Kind == "" && len(ev.Quote) == 0:
+		return errors.New(`missing field "evidence"`)
+	case ev.Kind != verifier.EvidenceTDXQuote && ev.Kind != verifier.EvidenceAzureTDX:
+		return fmt.Errorf(`invalid evidence.kind %q, expected %q or %q`, ev.Kind, verifier.EvidenceTDXQuote, verifier.EvidenceAzureTDX)
+	case len(ev.Quote) == 0:
+		return errors.New(`missing field "evidence.quote"`)
+	}
+	return nil
 }
 
 func (h *handler) failVerify(w http.ResponseWriter, log *slog.Logger, err error) {

@@ -162,7 +162,9 @@ func TestAttestBadRequests(t *testing.T) {
 		{"trailing data", append(bytes.Clone(valid), []byte(`{}`)...), http.StatusBadRequest, "invalid_request"},
 		{"not JSON", []byte(`quote=1`), http.StatusBadRequest, "invalid_request"},
 		{"oversized", []byte(`{"evidence":{"kind":"tdx-quote","quote":"` + strings.Repeat("A", 40<<10) + `"}}`), http.StatusRequestEntityTooLarge, "body_too_large"},
-		{"unknown kind", []byte(`{"evidence":{"kind":"sev-snp","quote":"AQ=="}}`), http.StatusUnprocessableEntity, "evidence_rejected"},
+		{"unknown kind", []byte(`{"evidence":{"kind":"sev-snp","quote":"AQ=="}}`), http.StatusBadRequest, "invalid_request"},
+		{"no evidence", []byte(`{}`), http.StatusBadRequest, "invalid_request"},
+		{"no quote", []byte(`{"evidence":{"kind":"tdx-quote"}}`), http.StatusBadRequest, "invalid_request"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -277,5 +279,22 @@ func TestAttestMethodNotAllowed(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET /v1/attest: status %d, want 405", resp.StatusCode)
+	}
+}
+
+func TestAttestEvidenceShapeMessages(t *testing.T) {
+	_, backend := simulatedTD(t)
+	opts := tokenissuer.HandlerOptions{AllowSimulated: true, Logger: quietLog, BurstPerSource: 100}
+	_, server, _ := serveIssuer(t, backend, opts)
+	for body, want := range map[string]string{
+		`{}`:                                `missing field "evidence"`,
+		`{"evidence":{"kind":"tdx-quote"}}`: `missing field "evidence.quote"`,
+		`{"evidence":{"kind":"x","quote":"AQ=="}}`: `invalid evidence.kind "x", expected "tdx-quote" or "azure-tdx"`,
+	} {
+		_, got := postAttest(t, server.URL, []byte(body))
+		var e wire.Error
+		if err := json.Unmarshal(got, &e); err != nil || e.Error != want {
+			t.Errorf("body %s: error %s, want message %q", body, got, want)
+		}
 	}
 }
