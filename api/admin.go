@@ -48,21 +48,13 @@ func (s *Server) handleCreateRegistration(w http.ResponseWriter, r *http.Request
 	}
 }
 
-// validateIdentity accepts the identity forms the CA derives: an Azure
-// vmUniqueId or a hex owner identity, so letters, digits and hyphens.
+// validateIdentity accepts the identity forms the CA derives (see
+// ca.ValidateRegistrationIdentity); join: identities come from join tokens.
 func validateIdentity(id string) error {
-	if id == "" || len(id) > 512 {
-		return fmt.Errorf("invalid identity: length must be 1 to 512 characters")
-	}
 	if strings.HasPrefix(id, "join:") {
 		return fmt.Errorf("invalid identity %q: join: identities come from join tokens, not registrations", id)
 	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return fmt.Errorf("invalid identity %q: character %q not allowed (expected a vmUniqueId or hex)", id, c)
-		}
-	}
-	return nil
+	return ca.ValidateRegistrationIdentity(id)
 }
 
 // validateGrant checks principals for a registration or join token: valid,

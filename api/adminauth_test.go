@@ -75,8 +75,8 @@ func TestAdminRejectionsAudited(t *testing.T) {
 		reason             string
 	}{
 		{"invalid identity", "POST", "/v1/registrations", wire.RegistrationRequest{Identity: "Not Hex!", Principals: []string{"a.example.com"}},
-			400, "registration.create", "invalid_request", `invalid identity "not hex!": character ' ' not allowed (expected a vmUniqueId or hex)`},
-		{"principal outside patterns", "POST", "/v1/registrations", wire.RegistrationRequest{Identity: "ab", Principals: []string{"a.other.org"}},
+			400, "registration.create", "invalid_request", `invalid identity "not hex!": expected an Azure vmUniqueId (a GUID such as 5e8b4a3e-1111-2222-3333-444455556666) or 288 hex digits (MRCONFIGID, MROWNER and MROWNERCONFIG)`},
+		{"principal outside patterns", "POST", "/v1/registrations", wire.RegistrationRequest{Identity: "5e8b4a3e-1111-2222-3333-444455556666", Principals: []string{"a.other.org"}},
 			400, "registration.create", "invalid_request", `principal "a.other.org" matches none of the CA's host patterns ["*.example.com"]`},
 		{"unknown registration", "DELETE", "/v1/registrations/abcd", nil,
 			404, "registration.delete", "not_found", "no registration for identity abcd"},

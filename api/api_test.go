@@ -105,8 +105,8 @@ func TestAdminRejectsBadGrants(t *testing.T) {
 		body    any
 		message string
 	}{
-		{"/v1/registrations", wire.RegistrationRequest{Identity: "abc", Principals: []string{"*"}}, `invalid principal "*": character '*' not allowed (only letters, digits and -._:)`},
-		{"/v1/registrations", wire.RegistrationRequest{Identity: "abc", Principals: []string{"host.other.org"}}, `principal "host.other.org" matches none of the CA's host patterns ["*.example.com"]`},
+		{"/v1/registrations", wire.RegistrationRequest{Identity: "5e8b4a3e-1111-2222-3333-444455556666", Principals: []string{"*"}}, `invalid principal "*": character '*' not allowed (only letters, digits and -._:)`},
+		{"/v1/registrations", wire.RegistrationRequest{Identity: "5e8b4a3e-1111-2222-3333-444455556666", Principals: []string{"host.other.org"}}, `principal "host.other.org" matches none of the CA's host patterns ["*.example.com"]`},
 		{"/v1/registrations", wire.RegistrationRequest{Identity: "join:abc", Principals: []string{"h.example.com"}}, `invalid identity "join:abc": join: identities come from join tokens, not registrations`},
 		{"/v1/join-tokens", wire.JoinTokenRequest{}, "invalid principals: the list is empty"},
 		{"/v1/join-tokens", wire.JoinTokenRequest{Principals: []string{"h.example.com"}, TTLSeconds: -1}, "ttl_seconds -1 out of range: 1 to 2592000"},

@@ -3,6 +3,7 @@ package ca
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -56,6 +57,28 @@ func (a *Authority) azureIdentity(c *verifier.Claims) string {
 		}
 	}
 	return ""
+}
+
+// ownerIdentityPattern is hex(MRCONFIGID || MROWNER || MROWNERCONFIG): three
+// 48-byte values.
+var ownerIdentityPattern = regexp.MustCompile(`^[0-9a-f]{288}$`)
+
+// ValidateRegistrationIdentity returns an error unless id has a form that
+// Identity derives: a lower-case GUID (an Azure vmUniqueId) or 288
+// lower-case hex digits (MRCONFIGID, MROWNER and MROWNERCONFIG). A
+// registration for any other string could never match a host.
+func ValidateRegistrationIdentity(id string) error {
+	if vmUniqueIDPattern.MatchString(id) || ownerIdentityPattern.MatchString(id) {
+		return nil
+	}
+	return fmt.Errorf("invalid identity %q: expected an Azure vmUniqueId (a GUID such as 5e8b4a3e-1111-2222-3333-444455556666) or 288 hex digits (MRCONFIGID, MROWNER and MROWNERCONFIG)", truncate(id, 80))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // joinIdentity is the identity of a host that enrolled with a join token and

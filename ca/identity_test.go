@@ -105,3 +105,16 @@ func TestIdentityRules(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateRegistrationIdentity(t *testing.T) {
+	for _, ok := range []string{registeredVM, strings.Repeat("ab", 144)} {
+		if err := ValidateRegistrationIdentity(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"id", strings.ToUpper(registeredVM), strings.Repeat("ab", 143), "join:abc", registeredVM + "0"} {
+		if err := ValidateRegistrationIdentity(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
