@@ -25,6 +25,9 @@ type PolicyError struct {
 }
 
 func (e *PolicyError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("policy: %s: %v", e.Rule, e.Err)
+	}
 	return fmt.Sprintf("policy: %s: %v (value %q)", e.Rule, e.Err, e.Value)
 }
 func (e *PolicyError) Unwrap() error { return e.Err }
