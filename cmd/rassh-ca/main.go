@@ -38,7 +38,17 @@ func main() {
 		usage()
 		os.Exit(exitUsage)
 	}
-	os.Exit(cmd.run(os.Args[2:]))
+	status := cmd.run(os.Args[2:])
+	if helpRequested(os.Args[2:]) {
+		// The flag package reports -h as an error; asking for help succeeds.
+		status = exitOK
+	}
+	os.Exit(status)
+}
+
+// helpRequested reports whether args ask a command only for its help.
+func helpRequested(args []string) bool {
+	return len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")
 }
 
 func usage() {

@@ -403,3 +403,15 @@ func TestVerifyAzureQuoteWithoutRuntimeDataNote(t *testing.T) {
 		t.Errorf("a quote with non-zero REPORTDATA[32:64] got the Azure note:\n%s", plain.stdout)
 	}
 }
+
+func TestSubcommandHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"verify", "-h"}, {"init", "--help"}, {"admin", "-h"}, {"--help"}} {
+		r := runCA(t, args...)
+		if r.code != exitOK || !strings.Contains(r.stderr, "usage") && !strings.Contains(r.stderr, "Usage") {
+			t.Errorf("rassh-ca %q: exit %d, stderr %q; want 0 and a usage text", args, r.code, r.stderr)
+		}
+	}
+	if r := runCA(t, "verify", "--bogus"); r.code != exitUsage {
+		t.Errorf("rassh-ca verify --bogus: exit %d, want %d", r.code, exitUsage)
+	}
+}
