@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 func init() {
@@ -39,6 +40,9 @@ func runAdmin(args []string) int {
 		if cmd, ok := adminCommands[name]; ok {
 			return cmd.run(args[n:])
 		}
+	}
+	if len(args) > 0 && !helpRequested(args) {
+		fmt.Fprintf(os.Stderr, "rassh-ca admin: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
 	}
 	adminUsage()
 	return exitUsage

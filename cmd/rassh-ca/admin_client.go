@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rassh/rassh/api/wire"
@@ -143,14 +144,18 @@ func parseFingerprint(s string) ([]byte, error) {
 	return b, nil
 }
 
-// tlsTrustHint returns advice for a TLS error that a missing or wrong
-// --ca-fingerprint or --ca-bundle causes, or "".
-func tlsTrustHint(err error) string {
+// connectHint returns advice for a connection error: a TLS error that a
+// missing or wrong --ca-fingerprint or --ca-bundle causes, or a refused
+// connection. It returns "" for other errors.
+func connectHint(err error) string {
 	var unknownAuthority x509.UnknownAuthorityError
 	var hostname x509.HostnameError
 	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) {
 		return "; pass --ca-fingerprint with the TLS certificate fingerprint that \"rassh-ca init\" printed, " +
 			"or --ca-bundle with a PEM file of the roots the CA's certificate chains to"
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return "; check that rassh-ca serve is running and that --ca names its listen address"
 	}
 	return ""
 }
@@ -181,7 +186,7 @@ func (c *apiClient) do(method, path string, body, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w%s", err, tlsTrustHint(err))
+		return fmt.Errorf("%w%s", err, connectHint(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminResponse))

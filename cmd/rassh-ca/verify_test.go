@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -416,5 +417,23 @@ func TestSubcommandHelpExitsZero(t *testing.T) {
 	}
 	if r := runCA(t, "verify", "--bogus"); r.code != exitUsage {
 		t.Errorf("rassh-ca verify --bogus: exit %d, want %d", r.code, exitUsage)
+	}
+}
+
+func TestAdminCommandErrors(t *testing.T) {
+	r := runCA(t, "admin", "frob")
+	if first, _, _ := strings.Cut(r.stderr, "\n"); r.code != exitUsage || first != `rassh-ca admin: unknown command "frob"` {
+		t.Errorf("admin frob: exit %d, stderr starts with %q", r.code, first)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	r = runCA(t, "admin", "hosts", "--ca", "https://"+addr, "--admin-token-file", "/dev/null", "--insecure")
+	if !strings.Contains(r.stderr, "connection refused; check that rassh-ca serve is running and that --ca names its listen address") {
+		t.Errorf("refused connection: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
