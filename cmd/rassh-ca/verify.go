@@ -67,7 +67,11 @@ func parseVerifyFlags(args []string, stderr io.Writer) (*verifyOptions, error) {
 	fs.StringVar(&at, "at", "", "verification time, `RFC3339` (default now)")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		// The flag package has printed the error and the usage already.
+		return nil, errFlagReported
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -130,9 +134,15 @@ func parseUserData(s string) (binding.Value, error) {
 	return v, nil
 }
 
+// errFlagReported is a flag parsing error that the flag package has printed.
+var errFlagReported = errors.New("invalid flags")
+
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	o, err := parseVerifyFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if errors.Is(err, errFlagReported) {
 		return exitUsage
 	}
 	if err != nil {

@@ -437,3 +437,10 @@ func TestAdminCommandErrors(t *testing.T) {
 		t.Errorf("refused connection: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+func TestVerifyFlagErrorPrintedOnce(t *testing.T) {
+	r := runCA(t, "verify", "--quote")
+	if r.code != exitUsage || strings.Count(r.stderr, "flag needs an argument: -quote") != 1 {
+		t.Errorf("exit %d, stderr %q; want %d and the flag error once", r.code, r.stderr, exitUsage)
+	}
+}
