@@ -27,7 +27,7 @@ type Provider interface {
 	Evidence(ctx context.Context, v binding.Value) (verifier.Evidence, error)
 }
 
-// maxAttestResponse bounds the token service's answer; tokens are a few KiB.
+// maxAttestResponse bounds the token service's response, because tokens are a few KiB.
 const maxAttestResponse = 64 << 10
 
 // CAAttester gets evidence from Provider and exchanges it for a token at the
@@ -66,10 +66,10 @@ func (a *CAAttester) Attest(ctx context.Context, v binding.Value) (string, error
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAttestResponse+1))
 	if err != nil {
-		return "", fmt.Errorf("attest: read answer of %s: %w", url, err)
+		return "", fmt.Errorf("attest: read response of %s: %w", url, err)
 	}
 	if len(data) > maxAttestResponse {
-		return "", fmt.Errorf("attest: answer of %s exceeds %d bytes", url, maxAttestResponse)
+		return "", fmt.Errorf("attest: response of %s exceeds %d bytes", url, maxAttestResponse)
 	}
 	return parseAttestAnswer(url, resp.StatusCode, data)
 }
@@ -84,10 +84,10 @@ func parseAttestAnswer(url string, status int, data []byte) (string, error) {
 	}
 	var ans wire.AttestResponse
 	if err := json.Unmarshal(data, &ans); err != nil {
-		return "", fmt.Errorf("attest: invalid answer of %s: %w", url, err)
+		return "", fmt.Errorf("attest: invalid response of %s: %w", url, err)
 	}
 	if ans.Token == "" {
-		return "", fmt.Errorf("attest: answer of %s has no token", url)
+		return "", fmt.Errorf("attest: response of %s has no token", url)
 	}
 	return ans.Token, nil
 }

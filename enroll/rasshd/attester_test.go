@@ -88,7 +88,7 @@ func TestCAAttesterOversizedAnswer(t *testing.T) {
 	defer srv.Close()
 	att := &CAAttester{Provider: staticProvider{}, CAURL: srv.URL}
 	_, err := att.Attest(context.Background(), binding.Value{})
-	want := "attest: answer of " + srv.URL + "/v1/attest exceeds 65536 bytes"
+	want := "attest: response of " + srv.URL + "/v1/attest exceeds 65536 bytes"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %s", err, want)
 	}
