@@ -171,6 +171,10 @@ func runRevoke(args []string) int {
 	if c == nil {
 		return code
 	}
+	if targets := countSet(*serial != 0, *keyFile != "", *identity != ""); targets != 1 {
+		fmt.Fprintf(os.Stderr, "rassh-ca admin revoke: give exactly one of --serial, --host-key and --identity (got %d)\n", targets)
+		return exitUsage
+	}
 	req := wire.RevocationRequest{Serial: *serial, Identity: *identity, Reason: *reason}
 	if *keyFile != "" {
 		b, err := boundedfile.Read(*keyFile, maxPublicKeyFile)
@@ -183,7 +187,21 @@ func runRevoke(args []string) int {
 	if err := c.do("POST", "/v1/revocations", req, &resp); err != nil {
 		return fail(err)
 	}
+	if *identity != "" && len(resp.Serials) == 0 && len(resp.HostKeys) == 0 {
+		fmt.Fprintf(os.Stderr, "rassh-ca admin revoke: identity %s had no certificates or keys to revoke; it may not enroll until its registration is created again\n", *identity)
+	}
 	return printJSON(resp)
+}
+
+// countSet returns how many of the conditions hold.
+func countSet(conditions ...bool) int {
+	n := 0
+	for _, c := range conditions {
+		if c {
+			n++
+		}
+	}
+	return n
 }
 
 func runKnownHosts(args []string) int {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,5 +58,28 @@ func TestServeRequiresHostKeyProof(t *testing.T) {
 	}
 	if !strings.Contains(c.admin("audit"), `"code": "host_key_proof_missing"`) {
 		t.Errorf("audit log lacks the rejection:\n%s", c.admin("audit"))
+	}
+}
+
+func TestAdminRevokeIdentityWithoutCertificates(t *testing.T) {
+	c := initTestCA(t)
+	c.start()
+	identity := "5e8b4a3e-1111-2222-3333-444455556666"
+	c.admin("registration", "create", "--identity", identity, "--principals", "web1.example.com")
+
+	cmd := exec.Command(rasshCA, "admin", "revoke", "--identity", identity, "--ca", c.url,
+		"--admin-token-file", filepath.Join(c.dir, adminTokenFile), "--ca-fingerprint", c.fingerprint)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("revoke: %v\n%s", err, stderr.String())
+	}
+	want := "rassh-ca admin revoke: identity " + identity + " had no certificates or keys to revoke; it may not enroll until its registration is created again\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+	if strings.TrimSpace(string(out)) != "{}" {
+		t.Errorf("stdout %q, want {}", out)
 	}
 }

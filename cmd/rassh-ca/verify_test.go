@@ -426,6 +426,11 @@ func TestAdminCommandErrors(t *testing.T) {
 		t.Errorf("admin frob: exit %d, stderr starts with %q", r.code, first)
 	}
 
+	r = runCA(t, "admin", "revoke", "--ca", "https://127.0.0.1:1", "--admin-token-file", "/dev/null", "--insecure")
+	if r.code != exitUsage || r.stderr != "rassh-ca admin revoke: give exactly one of --serial, --host-key and --identity (got 0)\n" {
+		t.Errorf("revoke without a target: exit %d, stderr %q", r.code, r.stderr)
+	}
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
