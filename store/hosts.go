@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -109,6 +110,12 @@ func (s *Store) CommitEnrollment(e Enrollment) (Event, error) {
 		if err := checkEnrollment(tx, e); err != nil {
 			return err
 		}
+		superseded, kept, err := supersedeCertificates(tx, e.Host, e.Now)
+		if err != nil {
+			return err
+		}
+		e.Event.Superseded = superseded
+		e.Host.Serials = append(e.Host.Serials, kept...)
 		if err := replaceHost(tx, e.Host); err != nil {
 			return err
 		}
@@ -117,11 +124,68 @@ func (s *Store) CommitEnrollment(e Enrollment) (Event, error) {
 				return err
 			}
 		}
-		var err error
 		e.Event, err = appendAudit(tx, e.Event)
 		return err
 	})
 	return e.Event, err
+}
+
+// supersedeCertificates revokes the earlier certificates of h's identity
+// that the new enrollment does not carry forward: those of a host key that h
+// no longer has, and those naming a principal that h no longer has. It
+// returns the revoked serials, and the serials of the others that are still
+// valid at now, which the host record keeps so that a later enrollment or an
+// identity revocation covers them too. A renewal with the same keys and
+// principals therefore revokes nothing.
+func supersedeCertificates(tx *bolt.Tx, h Host, now time.Time) (revoked, kept []uint64, err error) {
+	var old Host
+	found, err := get(tx, bucketHosts, []byte(h.Identity), &old)
+	if err != nil || !found {
+		return nil, nil, err
+	}
+	keys := make(map[string]bool, len(h.HostKeys))
+	for _, line := range h.HostKeys {
+		keys[keyFields(line)] = true
+	}
+	for _, serial := range old.Serials {
+		var c Certificate
+		ok, err := get(tx, bucketCertificates, serialKey(serial), &c)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok || !now.Before(c.ValidBefore) {
+			continue
+		}
+		if keys[keyFields(c.HostKey)] && subset(c.Principals, h.Principals) {
+			kept = append(kept, serial)
+			continue
+		}
+		r := Revocation{Serial: serial, RevokedAt: now.UTC(), Reason: "superseded by a new enrollment of " + h.Identity}
+		if err := put(tx.Bucket(bucketRevokedSerial), serialKey(serial), r); err != nil {
+			return nil, nil, err
+		}
+		revoked = append(revoked, serial)
+	}
+	return revoked, kept, nil
+}
+
+// keyFields returns the key type and base64 blob of an authorized_keys line,
+// without its comment.
+func keyFields(line string) string {
+	fields := strings.Fields(line)
+	if len(fields) < 2 {
+		return line
+	}
+	return fields[0] + " " + fields[1]
+}
+
+func subset(items, of []string) bool {
+	for _, it := range items {
+		if !slices.Contains(of, it) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkEnrollment(tx *bolt.Tx, e Enrollment) error {

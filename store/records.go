@@ -42,8 +42,10 @@ type Host struct {
 	Identity   string   `json:"identity"`
 	Principals []string `json:"principals"`
 	// HostKeys are the authorized_keys lines of the keys of the last enrollment.
-	HostKeys       []string  `json:"host_keys"`
-	Serials        []uint64  `json:"serials"` // certificates of the last enrollment
+	HostKeys []string `json:"host_keys"`
+	// Serials are the certificates of the last enrollment, then those of
+	// earlier enrollments that are still valid and were not superseded.
+	Serials        []uint64  `json:"serials"`
 	EnrollmentID   string    `json:"enrollment_id"`
 	EnrolledAt     time.Time `json:"enrolled_at"`
 	Verifier       string    `json:"verifier"`
@@ -100,5 +102,8 @@ type Event struct {
 	EvidenceSHA256 string    `json:"evidence_sha256,omitempty"`
 	Simulated      bool      `json:"simulated,omitempty"`
 	Serials        []uint64  `json:"serials,omitempty"`
-	Admin          string    `json:"admin,omitempty"` // the admin token ID of an admin action
+	// Superseded are the serials of the identity's earlier certificates that
+	// an enrollment revoked, because their key or principals are gone.
+	Superseded []uint64 `json:"superseded,omitempty"`
+	Admin      string   `json:"admin,omitempty"` // the admin token ID of an admin action
 }

@@ -400,3 +400,66 @@ func TestTokenIDIsDigestPrefix(t *testing.T) {
 		t.Fatalf("TokenID(abc) = %s", got)
 	}
 }
+
+func keyedEnrollment(identity string, serial uint64, key string, principals ...string) Enrollment {
+	e := enrollment(identity, serial, principals...)
+	e.Host.HostKeys = []string{key + " comment-" + identity}
+	e.Certificates[0].HostKey = key + " other-comment"
+	e.Certificates[0].ValidBefore = e.Now.Add(8 * time.Hour)
+	return e
+}
+
+func TestCommitEnrollmentSupersedesOldCertificates(t *testing.T) {
+	s := openTemp(t)
+	if _, err := s.CommitEnrollment(keyedEnrollment("id1", 1, "ssh-ed25519 AAAA1", "a.example.com", "b.example.com")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Same key and principals: a renewal revokes nothing and keeps serial 1.
+	ev, err := s.CommitEnrollment(keyedEnrollment("id1", 2, "ssh-ed25519 AAAA1", "a.example.com", "b.example.com"))
+	if err != nil || len(ev.Superseded) != 0 {
+		t.Fatalf("renewal: superseded %v, err %v; want none", ev.Superseded, err)
+	}
+	if h, _ := s.Host("id1"); !slices.Equal(h.Serials, []uint64{2, 1}) {
+		t.Fatalf("host serials after renewal %v, want [2 1]", h.Serials)
+	}
+
+	// Fewer principals: both certificates naming b.example.com go.
+	ev, err = s.CommitEnrollment(keyedEnrollment("id1", 3, "ssh-ed25519 AAAA1", "a.example.com"))
+	if err != nil || !slices.Equal(ev.Superseded, []uint64{2, 1}) {
+		t.Fatalf("dropped principal: superseded %v, err %v; want [2 1]", ev.Superseded, err)
+	}
+
+	// A new key: the old key's certificate goes.
+	ev, err = s.CommitEnrollment(keyedEnrollment("id1", 4, "ssh-ed25519 AAAA2", "a.example.com"))
+	if err != nil || !slices.Equal(ev.Superseded, []uint64{3}) {
+		t.Fatalf("new key: superseded %v, err %v; want [3]", ev.Superseded, err)
+	}
+
+	// An expired certificate is neither revoked nor kept.
+	late := keyedEnrollment("id1", 5, "ssh-ed25519 AAAA3", "a.example.com")
+	late.Now = t0.Add(8 * time.Hour)
+	ev, err = s.CommitEnrollment(late)
+	if err != nil || len(ev.Superseded) != 0 {
+		t.Fatalf("after expiry: superseded %v, err %v; want none", ev.Superseded, err)
+	}
+	if h, _ := s.Host("id1"); !slices.Equal(h.Serials, []uint64{5}) {
+		t.Errorf("host serials after expiry %v, want [5]", h.Serials)
+	}
+
+	serials, _, err := s.Revocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, r := range serials {
+		got = append(got, r.Serial)
+		if r.Reason != "superseded by a new enrollment of id1" {
+			t.Errorf("serial %d reason %q", r.Serial, r.Reason)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []uint64{1, 2, 3}) {
+		t.Errorf("revoked serials %v, want [1 2 3]", got)
+	}
+}

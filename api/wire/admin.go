@@ -94,7 +94,10 @@ type AuditEvent struct {
 	EvidenceSHA256 string    `json:"evidence_sha256,omitempty"`
 	Simulated      bool      `json:"simulated,omitempty"`
 	Serials        []uint64  `json:"serials,omitempty"`
-	Admin          string    `json:"admin,omitempty"`
+	// Superseded are earlier certificates of the identity that an
+	// enrollment revoked, because their key or principals are gone.
+	Superseded []uint64 `json:"superseded,omitempty"`
+	Admin      string   `json:"admin,omitempty"`
 }
 
 // RevocationRequest is the body of POST /v1/revocations. Exactly one of
