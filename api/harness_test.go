@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rassh/rassh/internal/syncbuffer"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/rassh/rassh/api/wire"
@@ -37,22 +39,8 @@ type harness struct {
 	now time.Time
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects the server's log while the test reads it.
+type syncBuffer = syncbuffer.Buffer
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()

@@ -9,30 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/rassh/rassh/internal/syncbuffer"
 
 	"golang.org/x/crypto/ssh"
 )
 
-// syncBuffer is a log sink that tests read while the agent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer = syncbuffer.Buffer
 
 func newAgent(t *testing.T, ca *testCA, logs *syncBuffer) (*Agent, string) {
 	t.Helper()

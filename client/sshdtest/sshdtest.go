@@ -8,13 +8,11 @@
 package sshdtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -24,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rassh/rassh/internal/syncbuffer"
 
 	"github.com/rassh/rassh/client/raproto"
 	"github.com/rassh/rassh/enroll/rasshd"
@@ -373,21 +373,5 @@ func readPublicKey(t testing.TB, path string) ssh.PublicKey {
 	return key
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer = syncbuffer.Buffer

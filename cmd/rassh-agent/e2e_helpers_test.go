@@ -18,27 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rassh/rassh/internal/syncbuffer"
+
 	"github.com/rassh/rassh/api/wire"
 	"github.com/rassh/rassh/enroll"
 )
 
 // syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = syncbuffer.Buffer
 
 var (
 	buildOnce sync.Once

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rassh/rassh/internal/syncbuffer"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/rassh/rassh/api/wire"
@@ -39,22 +41,8 @@ type testCA struct {
 	exited      chan error
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects the server's log while the test reads it.
+type lockedBuffer = syncbuffer.Buffer
 
 // initTestCA runs "rassh-ca init" with a development policy that trusts a
 // new simulated-TD root and needs no collateral, and with extraArgs.

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rassh/rassh/internal/syncbuffer"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/rassh/rassh/client/raproto"
@@ -83,22 +85,8 @@ type hostEnv struct {
 	agentLog   *syncBuffer
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer = syncbuffer.Buffer
 
 // rootTempDir returns a temporary directory whose path every user can
 // traverse, as sshd's StrictModes-free setup and the unprivileged probes need.
