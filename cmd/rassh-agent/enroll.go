@@ -17,11 +17,11 @@ import (
 )
 
 func init() {
-	commands["enroll"] = command{summary: "enroll the host keys once and install the certificates", run: runEnroll}
+	commands["enroll"] = command{Summary: "enroll the host keys once and install the certificates", Run: runEnroll}
 }
 
 func runEnroll(args []string) int {
-	cfg, logger, status, ok := loadCommandConfig("enroll", commands["enroll"].summary, args)
+	cfg, logger, status, ok := loadCommandConfig("enroll", commands["enroll"].Summary, args)
 	if !ok {
 		return status
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	commands["respond"] = command{summary: "relay one ra-ssh request from stdin to the agent (sshd's ra-ssh@rassh subsystem)", run: runRespond}
+	commands["respond"] = command{Summary: "relay one ra-ssh request from stdin to the agent (sshd's ra-ssh@rassh subsystem)", Run: runRespond}
 }
 
 // runRespond relays one request frame from stdin to the agent's ra-ssh

@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	commands["run"] = command{summary: "enroll, keep the certificates renewed, and serve ra-ssh", run: runRun}
+	commands["run"] = command{Summary: "enroll, keep the certificates renewed, and serve ra-ssh", Run: runRun}
 }
 
 // raSSHServer is the ra-ssh side of run.
@@ -50,7 +50,7 @@ func (s rasshdServer) HostKeys() enroll.HostKeys {
 }
 
 func runRun(args []string) int {
-	cfg, logger, status, ok := loadCommandConfig("run", commands["run"].summary, args)
+	cfg, logger, status, ok := loadCommandConfig("run", commands["run"].Summary, args)
 	if !ok {
 		return status
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	commands["serve"] = command{summary: "serve the HostKeyAgent and ra-ssh sockets, without enrolling", run: runServe}
+	commands["serve"] = command{Summary: "serve the HostKeyAgent and ra-ssh sockets, without enrolling", Run: runServe}
 	startRASSH = startRASSHConfigured
 }
 
@@ -39,7 +39,7 @@ func newAttester(env *agentEnv) rasshd.Attester {
 }
 
 func runServe(args []string) int {
-	cfg, logger, status, ok := loadCommandConfig("serve", commands["serve"].summary+" (uses the ca, evidence and ra_ssh sections)", args)
+	cfg, logger, status, ok := loadCommandConfig("serve", commands["serve"].Summary+" (uses the ca, evidence and ra_ssh sections)", args)
 	if !ok {
 		return status
 	}

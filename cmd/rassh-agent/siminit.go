@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	commands["sim-init"] = command{summary: "create a simulated TD's PCK chain and keys (development and tests only)", run: runSimInit}
+	commands["sim-init"] = command{Summary: "create a simulated TD's PCK chain and keys (development and tests only)", Run: runSimInit}
 }
 
 func runSimInit(args []string) int {

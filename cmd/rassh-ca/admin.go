@@ -6,26 +6,28 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/rassh/rassh/internal/cli"
 )
 
 func init() {
-	commands["admin"] = command{summary: "manage tokens, registrations, hosts and revocations", run: runAdmin}
+	commands["admin"] = command{Summary: "manage tokens, registrations, hosts and revocations", Run: runAdmin}
 }
 
 // adminCommands are the subcommands of "rassh-ca admin", by their words.
 var adminCommands = map[string]command{
-	"token create":        {"create an admin token in the store (offline: serve must be stopped)", runAdminTokenCreate},
-	"join-token create":   {"create a one-time join token for given principals", runJoinTokenCreate},
-	"join-token list":     {"list join tokens (without the token strings)", runJoinTokenList},
-	"registration create": {"register a host identity with its principals", runRegistrationCreate},
-	"registration list":   {"list registrations", runRegistrationList},
-	"registration delete": {"delete the registration of a host identity", runRegistrationDelete},
-	"hosts":               {"list enrolled hosts", runHosts},
-	"certificates":        {"list issued certificates", runCertificates},
-	"audit":               {"print the audit log", runAudit},
-	"revoke":              {"revoke a certificate serial, a host key or a host identity", runRevoke},
-	"known-hosts":         {"print the CA's @cert-authority known_hosts line", runKnownHosts},
-	"krl":                 {"download the KRL of revoked certificates and keys", runKRL},
+	"token create":        {Summary: "create an admin token in the store (offline: serve must be stopped)", Run: runAdminTokenCreate},
+	"join-token create":   {Summary: "create a one-time join token for given principals", Run: runJoinTokenCreate},
+	"join-token list":     {Summary: "list join tokens (without the token strings)", Run: runJoinTokenList},
+	"registration create": {Summary: "register a host identity with its principals", Run: runRegistrationCreate},
+	"registration list":   {Summary: "list registrations", Run: runRegistrationList},
+	"registration delete": {Summary: "delete the registration of a host identity", Run: runRegistrationDelete},
+	"hosts":               {Summary: "list enrolled hosts", Run: runHosts},
+	"certificates":        {Summary: "list issued certificates", Run: runCertificates},
+	"audit":               {Summary: "print the audit log", Run: runAudit},
+	"revoke":              {Summary: "revoke a certificate serial, a host key or a host identity", Run: runRevoke},
+	"known-hosts":         {Summary: "print the CA's @cert-authority known_hosts line", Run: runKnownHosts},
+	"krl":                 {Summary: "download the KRL of revoked certificates and keys", Run: runKRL},
 }
 
 func runAdmin(args []string) int {
@@ -38,10 +40,10 @@ func runAdmin(args []string) int {
 			name += " " + args[1]
 		}
 		if cmd, ok := adminCommands[name]; ok {
-			return cmd.run(args[n:])
+			return cmd.Run(args[n:])
 		}
 	}
-	if len(args) > 0 && !helpRequested(args) {
+	if len(args) > 0 && !cli.HelpRequested(args) {
 		fmt.Fprintf(os.Stderr, "rassh-ca admin: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
 	}
 	adminUsage()
@@ -56,7 +58,7 @@ func adminUsage() {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		fmt.Fprintf(os.Stderr, "  %-20s %s\n", name, adminCommands[name].summary)
+		fmt.Fprintf(os.Stderr, "  %-20s %s\n", name, adminCommands[name].Summary)
 	}
 	fmt.Fprintf(os.Stderr, "\nCommands other than 'token create' call the API: --ca URL, --admin-token-file FILE,\n"+
 		"and --ca-fingerprint SHA256 or --ca-bundle FILE (or --insecure, development only).\n")

@@ -22,7 +22,7 @@ import (
 )
 
 func init() {
-	commands["init"] = command{summary: "create a CA: key, configuration, store and first admin token", run: runInit}
+	commands["init"] = command{Summary: "create a CA: key, configuration, store and first admin token", Run: runInit}
 }
 
 // Files that init creates in the CA directory.

@@ -34,7 +34,7 @@ import (
 )
 
 func init() {
-	commands["serve"] = command{summary: "run the CA's HTTPS API", run: runServe}
+	commands["serve"] = command{Summary: "run the CA's HTTPS API", Run: runServe}
 }
 
 // Files of the generated development TLS certificate, in the config directory.

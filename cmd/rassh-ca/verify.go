@@ -18,8 +18,8 @@ import (
 
 func init() {
 	commands["verify"] = command{
-		summary: "verify a TDX quote (with Azure runtime data) or an attestation token offline",
-		run:     func(args []string) int { return runVerify(args, os.Stdout, os.Stderr) },
+		Summary: "verify a TDX quote (with Azure runtime data) or an attestation token offline",
+		Run:     func(args []string) int { return runVerify(args, os.Stdout, os.Stderr) },
 	}
 }
 
