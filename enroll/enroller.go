@@ -34,7 +34,7 @@ type Enroller struct {
 	Now func() time.Time
 }
 
-// Enrollment is a checked answer of the CA.
+// Enrollment is a CA response whose certificates passed the agent's checks.
 type Enrollment struct {
 	HostID string
 	// Certificates hold one certificate per host key, in the order of

@@ -26,7 +26,7 @@ type EnrollmentRequest struct {
 	Principals []string `json:"principals,omitempty"`
 	// JoinToken is the one-time join token, when the host enrolls with one.
 	JoinToken string `json:"join_token,omitempty"`
-	// RequireRASSH asks the CA to mark the certificate as requiring ra-ssh.
+	// RequireRASSH requests that the CA mark the certificate as requiring ra-ssh.
 	RequireRASSH bool              `json:"require_ra_ssh,omitempty"`
 	Evidence     verifier.Evidence `json:"evidence"`
 	// HostKeySignatures prove that the host holds each private key: entry i
@@ -36,7 +36,7 @@ type EnrollmentRequest struct {
 	HostKeySignatures [][]byte `json:"host_key_signatures,omitempty"`
 }
 
-// EnrollmentResponse is the answer to a successful enrollment.
+// EnrollmentResponse is the response to a successful enrollment.
 type EnrollmentResponse struct {
 	HostID string `json:"host_id"`
 	// Certificates are OpenSSH certificate lines, one per host key, in the

@@ -23,9 +23,9 @@ import (
 const benchPolicy = "require_collateral: false\nallow_simulated: true\n"
 
 // startCA creates a CA with "rassh-ca init" that trusts the simulated TD
-// authority and serves the token service, lifts the token service's rate
-// limit (fresh mode requests a token per connection, faster than the default
-// 2 per second), and runs "rassh-ca serve" until procs stops it.
+// authority and serves the token service. It lifts the token service's rate
+// limit, because fresh mode requests a token per connection, faster than the
+// default 2 per second. Then it runs "rassh-ca serve" until procs stops it.
 func (tb *testbed) startCA(ctx context.Context, bin tools, procs *processes) error {
 	policy := filepath.Join(tb.Dir, "policy.yaml")
 	if err := os.WriteFile(policy, []byte(benchPolicy), 0o600); err != nil {
@@ -62,8 +62,8 @@ func (tb *testbed) startCA(ctx context.Context, bin tools, procs *processes) err
 }
 
 // liftRateLimit sets the token service's rate and burst, overall and per
-// source address, in the CA's configuration file to 1000: fresh mode asks
-// for one token per connection, all from 127.0.0.1.
+// source address, in the CA's configuration file to 1000, because fresh mode
+// requests one token per connection, all from 127.0.0.1.
 func liftRateLimit(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {

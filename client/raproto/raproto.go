@@ -16,7 +16,7 @@ const (
 const (
 	StatusOK    = "ok"
 	StatusBusy  = "busy"  // the quote queue is full; retry after RetryAfterMS
-	StatusError = "error" // Error says why
+	StatusError = "error" // Error contains the reason
 )
 
 // Error codes of a StatusError response.
@@ -39,7 +39,7 @@ const SubsystemName = "ra-ssh@rassh"
 // direct-streamlocal@openssh.com channel and of the responder.
 const DefaultSocket = "/run/ra-ssh/ra-ssh.sock"
 
-// Request asks the agent to attest the current connection.
+// Request is a request to the agent to attest the current connection.
 type Request struct {
 	Version int    `json:"version"` // 1
 	Mode    string `json:"mode"`    // ModeEpoch or ModeFresh
@@ -52,7 +52,7 @@ type Request struct {
 	HostKey []byte `json:"host_key"`
 }
 
-// Response is the agent's answer.
+// Response is the agent's response to a Request.
 type Response struct {
 	Version int    `json:"version"`
 	Status  string `json:"status"`
