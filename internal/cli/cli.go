@@ -16,7 +16,7 @@ const (
 
 // Command is one subcommand.
 type Command struct {
-	Summary string                 // one line for the program's usage
+	Summary string                  // one line for the program's usage
 	Run     func(args []string) int // returns the exit status
 }
 
